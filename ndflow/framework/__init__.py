@@ -1,0 +1,1 @@
+"""The framework floor: dtypes, shapes, errors, devices, tensors, the op registry."""

@@ -1,0 +1,10 @@
+"""Op definitions by family. Each module registers its primitives and exposes the public
+functions; `API` tables in each module say where they appear in the `tf` namespace."""
+
+
+def _OP_MODULES():  # noqa: N802 - read by ndflow/__init__ only
+    """The op modules, imported in dependency order."""
+    import importlib  # noqa: PLC0415
+
+    names = ["array", "reduce", "math", "manip"]
+    return [importlib.import_module(f"ndflow.ops.{name}") for name in names]

@@ -1,0 +1,371 @@
+"""Array ops that create, reshape and convert tensors: constant, fill, zeros/ones, cast, reshape,
+identity, stop_gradient, shape/size/rank, broadcast_to, and the gradient helper `unbroadcast`.
+
+Ops that move elements around (transpose, concat, slicing, gather ...) live in `manip.py` and
+`indexing.py`.
+"""
+
+import numpy as np
+
+from ndflow.framework import dtypes, errors
+from ndflow.framework.op_registry import Spec, execute, primitive
+from ndflow.framework.tensor import EagerTensor, Tensor, constant_array, convert_to_tensor
+from ndflow.framework.tensor_shape import TensorShape
+
+ANY = dtypes.ANY
+
+
+def static_shape(value, op_name):
+    """A shape argument (list, tuple, TensorShape, array or eager tensor) as a tuple of ints,
+    with -1 for a dimension to infer; None when it is only known at run time."""
+    if isinstance(value, TensorShape):
+        return tuple(-1 if d is None else d for d in value.as_list())
+    if isinstance(value, Tensor):
+        if not isinstance(value, EagerTensor):
+            return None
+        value = value._value
+    array = np.asarray(value)
+    if array.ndim > 1 or array.dtype.kind not in "iu" and array.size:
+        raise errors.InvalidArgumentError(f"{op_name}: shape must be a vector of integers, "
+                                          f"got {value!r}")
+    return tuple(int(d) for d in array.reshape(-1))
+
+
+def _shape_input(shape):
+    """Shape arguments become int32 tensors (int64 when given as int64)."""
+    if isinstance(shape, TensorShape):
+        shape = [-1 if d is None else d for d in shape.as_list()]
+    if isinstance(shape, Tensor):
+        return shape
+    return convert_to_tensor(shape, dtype_hint=dtypes.int32)
+
+
+def _value_shape(spec, op_name):
+    """Static shape from a shape-input Spec: a tuple with None dims, or None (unknown rank)."""
+    if spec.value is not None:
+        return tuple(None if int(d) < 0 else int(d) for d in np.asarray(spec.value).reshape(-1))
+    if spec.shape is not None and len(spec.shape) == 1 and spec.shape[0] is not None:
+        return (None,) * spec.shape[0]
+    return None
+
+
+# --- creation --------------------------------------------------------------------------------
+
+def constant(value, dtype=None, shape=None, name=None):
+    """Creates a constant tensor from a Python or NumPy value (`tf.constant`).
+
+    Python floats become float32 and ints int32 unless `dtype` says otherwise; a NumPy array
+    keeps its dtype. With `shape`, a scalar is broadcast and a value of the same size reshaped.
+
+    >>> constant([1, 2]).dtype
+    tf.int32
+    """
+    if isinstance(value, Tensor) and not isinstance(value, EagerTensor):
+        return value if dtype is None else cast(value, dtype)
+    if isinstance(value, EagerTensor):
+        array, out_dtype = value._value, value._dtype
+        if dtype is not None and dtypes.as_dtype(dtype) is not out_dtype:
+            array, out_dtype = constant_array(np.asarray(array), dtype)
+    elif hasattr(type(value), "__tf_tensor__"):
+        tensor = value.__tf_tensor__()
+        array, out_dtype = constant_array(np.asarray(tensor._value), dtype or tensor.dtype)
+    else:
+        array, out_dtype = constant_array(value, dtype)
+    if shape is not None:
+        shape = static_shape(shape, "Const")
+        if array.size == 1:
+            array = np.broadcast_to(array.reshape(()), shape).copy()
+        elif int(np.prod(shape)) == array.size:
+            array = array.reshape(shape)
+        else:
+            raise TypeError(f"Eager execution of tf.constant with unsupported shape. Tensor "
+                            f"{value!r} (converted from {array.shape}) has {array.size} elements,"
+                            f" but got `shape` {shape} with {int(np.prod(shape))} elements.")
+    return EagerTensor(array, out_dtype)
+
+
+@primitive("Fill", dtypes=ANY, same_dtype=False, input_dtypes={0: dtypes.int32})
+class Fill:
+    def infer(dims, value):
+        if value.rank not in (None, 0):
+            raise errors.InvalidArgumentError(f"Fill: value must be a scalar, got shape "
+                                              f"{value.shape}")
+        return Spec(_value_shape(dims, "Fill"), value.dtype)
+
+    def kernel(xp, dims, value):
+        return xp.full(tuple(dims.tolist()), value, dtype=value.dtype)
+
+    def grad(op, dy):
+        return [None, reduce_sum_all(dy)]
+
+
+def fill(dims, value, name=None):
+    """A tensor of shape `dims` filled with the scalar `value` (`tf.fill`)."""
+    return execute("Fill", _shape_input(dims), value, name=name)
+
+
+def zeros(shape, dtype=dtypes.float32, name=None, layout=None):
+    """A tensor of zeros (`tf.zeros`)."""
+    dtype = dtypes.as_dtype(dtype)
+    return fill(shape, constant(0, dtype), name=name)
+
+
+def ones(shape, dtype=dtypes.float32, name=None, layout=None):
+    """A tensor of ones (`tf.ones`)."""
+    dtype = dtypes.as_dtype(dtype)
+    return fill(shape, constant(1, dtype), name=name)
+
+
+@primitive("ZerosLike", dtypes=ANY)
+class ZerosLike:
+    def infer(x):
+        return Spec(x.shape, x.dtype)
+
+    def kernel(xp, x):
+        return xp.zeros_like(x)
+
+
+@primitive("OnesLike", dtypes=ANY)
+class OnesLike:
+    def infer(x):
+        return Spec(x.shape, x.dtype)
+
+    def kernel(xp, x):
+        return xp.ones_like(x)
+
+
+def zeros_like(input, dtype=None, name=None, layout=None):  # noqa: A002 - TF's argument name
+    """A tensor of zeros with the shape (and by default the dtype) of `input`."""
+    result = execute("ZerosLike", input, name=name)
+    return result if dtype is None else cast(result, dtype)
+
+
+def ones_like(input, dtype=None, name=None, layout=None):  # noqa: A002
+    """A tensor of ones with the shape (and by default the dtype) of `input`."""
+    result = execute("OnesLike", input, name=name)
+    return result if dtype is None else cast(result, dtype)
+
+
+# --- conversion and identity -----------------------------------------------------------------
+
+@primitive("Cast", dtypes=ANY)
+class Cast:
+    def infer(x, DstT):
+        return Spec(x.shape, DstT)
+
+    def kernel(xp, x, DstT):
+        if DstT is dtypes.string:
+            raise errors.UnimplementedError(f"Cast: cannot cast {x.dtype} to string; use "
+                                            f"tf.strings.as_string")
+        if x.dtype.kind == "c" and DstT._np.kind != "c":
+            x = x.real  # TF's cast from complex drops the imaginary part
+        return x.astype(DstT._np, copy=False)
+
+    def grad(op, dy):
+        source = op.inputs[0].dtype
+        if source.is_floating or source.is_complex:
+            return [cast(dy, source)]
+        return [None]
+
+
+def cast(x, dtype, name=None):
+    """Casts a tensor to `dtype` (`tf.cast`). Float to int truncates toward zero, as in TF."""
+    dtype = dtypes.as_dtype(dtype)
+    if isinstance(x, Tensor) and x.dtype is dtype:
+        return x
+    if not isinstance(x, Tensor) and not hasattr(type(x), "__tf_tensor__"):
+        x = convert_to_tensor(x, dtype_hint=dtype)
+    return execute("Cast", x, DstT=dtype, name=name)
+
+
+def saturate_cast(value, dtype, name=None):
+    """Casts with clipping to the range of `dtype` (`tf.dtypes.saturate_cast`)."""
+    dtype = dtypes.as_dtype(dtype)
+    value = convert_to_tensor(value)
+    if value.dtype.is_floating or value.dtype.is_integer:
+        if dtype.is_integer or dtype.is_floating:
+            low = max(dtype.min, value.dtype.min) if not value.dtype.is_floating else dtype.min
+            high = min(dtype.max, value.dtype.max) if not value.dtype.is_floating else dtype.max
+            from ndflow.ops import math as math_ops  # noqa: PLC0415 - cycle: math uses array
+
+            value = math_ops.clip_by_value(value, low, high)
+    return cast(value, dtype, name=name)
+
+
+@primitive("Identity", dtypes=ANY)
+class Identity:
+    def infer(x):
+        return Spec(x.shape, x.dtype)
+
+    def kernel(xp, x):
+        return x
+
+    def grad(op, dy):
+        return [dy]
+
+
+def identity(input, name=None):  # noqa: A002
+    """Returns a tensor with the same value as `input` (`tf.identity`); reads a variable."""
+    return execute("Identity", input, name=name)
+
+
+@primitive("StopGradient", dtypes=ANY)
+class StopGradient:
+    def infer(x):
+        return Spec(x.shape, x.dtype)
+
+    def kernel(xp, x):
+        return x
+
+
+def stop_gradient(input, name=None):  # noqa: A002
+    """Returns `input`, blocking gradients from flowing through it (`tf.stop_gradient`)."""
+    return execute("StopGradient", input, name=name)
+
+
+# --- shapes ----------------------------------------------------------------------------------
+
+@primitive("Reshape", dtypes=ANY, same_dtype=False, input_dtypes={1: dtypes.int32})
+class Reshape:
+    def infer(x, shape):
+        target = _value_shape(shape, "Reshape")
+        if target is None or x.shape is None:
+            return Spec(target, x.dtype)
+        known = [d for d in target if d is not None]
+        size = int(np.prod(known)) if known else 1
+        if None not in x.shape:
+            total = int(np.prod(x.shape)) if x.shape else 1
+            unknown = target.count(None)
+            if unknown == 0 and size != total or unknown == 1 and (size == 0 or total % size):
+                raise errors.InvalidArgumentError(
+                    f"Reshape: cannot reshape a tensor with {total} elements to shape "
+                    f"{[-1 if d is None else d for d in target]} (input shape {list(x.shape)})")
+            if unknown > 1:
+                raise errors.InvalidArgumentError(
+                    f"Reshape: only one input size may be -1, got {list(target)}")
+            if unknown == 1:
+                target = tuple(total // size if d is None else d for d in target)
+        return Spec(target, x.dtype)
+
+    def kernel(xp, x, shape):
+        return xp.reshape(x, tuple(shape.tolist()))
+
+    def grad(op, dy):
+        return [reshape(dy, shape_of(op.inputs[0])), None]
+
+
+def shape_of(x):
+    """The shape of x for gradients: a static tuple when fully known, else a `Shape` op."""
+    static = x.shape
+    if static.is_fully_defined():
+        return static.as_list()
+    return shape(x)
+
+
+def reshape(tensor, shape, name=None):
+    """Reshapes a tensor; one dimension may be -1 (`tf.reshape`)."""
+    return execute("Reshape", tensor, _shape_input(shape), name=name)
+
+
+@primitive("Shape", dtypes=ANY)
+class Shape:
+    def infer(x, out_type):
+        return Spec((x.rank,), out_type)
+
+    def kernel(xp, x, out_type):
+        return xp.asarray(x.shape, dtype=out_type._np)
+
+
+def shape(input, out_type=dtypes.int32, name=None):  # noqa: A002
+    """The shape of a tensor as an int32 (or `out_type`) vector (`tf.shape`)."""
+    return execute("Shape", input, out_type=dtypes.as_dtype(out_type), name=name)
+
+
+@primitive("Size", dtypes=ANY)
+class Size:
+    def infer(x, out_type):
+        return Spec((), out_type)
+
+    def kernel(xp, x, out_type):
+        return xp.asarray(x.size, dtype=out_type._np)
+
+
+def size(input, out_type=dtypes.int32, name=None):  # noqa: A002
+    """The number of elements of a tensor (`tf.size`)."""
+    return execute("Size", input, out_type=dtypes.as_dtype(out_type), name=name)
+
+
+@primitive("Rank", dtypes=ANY)
+class Rank:
+    def infer(x):
+        return Spec((), dtypes.int32)
+
+    def kernel(xp, x):
+        return xp.asarray(x.ndim, dtype=xp.int32)
+
+
+def rank(input, name=None):  # noqa: A002
+    """The number of dimensions of a tensor, as an int32 scalar (`tf.rank`)."""
+    return execute("Rank", input, name=name)
+
+
+@primitive("BroadcastTo", dtypes=ANY, same_dtype=False, input_dtypes={1: dtypes.int32})
+class BroadcastTo:
+    def infer(x, shape):
+        from ndflow.ops._factory import broadcast_shape  # noqa: PLC0415
+
+        target = _value_shape(shape, "BroadcastTo")
+        result = broadcast_shape("BroadcastTo", x.shape, target)
+        if result is not None and target is not None and len(result) != len(target):
+            raise errors.InvalidArgumentError(
+                f"BroadcastTo: cannot broadcast shape {list(x.shape)} to {list(target)}")
+        return Spec(result, x.dtype)
+
+    def kernel(xp, x, shape):
+        return xp.broadcast_to(x, tuple(shape.tolist()))
+
+    def grad(op, dy):
+        return [unbroadcast(dy, op.inputs[0]), None]
+
+
+def broadcast_to(input, shape, name=None):  # noqa: A002
+    """Broadcasts `input` to `shape` with NumPy rules (`tf.broadcast_to`)."""
+    return execute("BroadcastTo", input, _shape_input(shape), name=name)
+
+
+# --- the gradient helper for broadcasting ops -----------------------------------------------
+
+def unbroadcast(dy, x):
+    """Sums `dy` over the axes along which `x` was broadcast, giving a tensor of x's shape."""
+    x_shape = x.shape
+    dy_shape = dy.shape
+    if x_shape == dy_shape and x_shape.is_fully_defined():
+        return dy
+    if not (x_shape.is_fully_defined() and dy_shape.is_fully_defined()):
+        from ndflow.ops import reduce as reduce_ops  # noqa: PLC0415 - cycle: reduce uses array
+
+        return reduce_ops.unbroadcast_dynamic(dy, x)
+    x_dims = x_shape.as_list()
+    dy_dims = dy_shape.as_list()
+    lead = len(dy_dims) - len(x_dims)
+    axes = list(range(lead))
+    axes += [lead + i for i, d in enumerate(x_dims) if d == 1 and dy_dims[lead + i] != 1]
+    from ndflow.ops import reduce as reduce_ops  # noqa: PLC0415
+
+    if axes:
+        dy = reduce_ops.reduce_sum(dy, axis=axes)
+    if lead or len(axes) > lead:
+        dy = reshape(dy, x_dims)
+    return dy
+
+
+def reduce_sum_all(x):
+    from ndflow.ops import reduce as reduce_ops  # noqa: PLC0415
+
+    return reduce_ops.reduce_sum(x)
+
+API = {
+    "": ["constant", "fill", "zeros", "ones", "zeros_like", "ones_like", "cast", "identity",
+         "stop_gradient", "reshape", "shape", "size", "rank", "broadcast_to"],
+    "dtypes": ["cast", "saturate_cast"],
+}

@@ -1,0 +1,1 @@
+"""Pure-Python utilities shared by every layer (nested structures)."""

@@ -1,0 +1,363 @@
+"""`tf.Variable`: a mutable tensor that training updates in place.
+
+A variable holds a backend array. Reading it (any op on it, `value()`, `read_value()`) gives an
+eager tensor of the current value and tells the recording tapes, which is how trainable variables
+are watched automatically. Assignment swaps in a new array, so a tensor read earlier keeps the
+value it had (TF's value semantics) without copying on every read.
+"""
+
+import enum
+import itertools
+
+import numpy as np
+
+from ndflow.framework import context, dtypes, errors, op_registry
+from ndflow.framework.device import CPU_NAME
+from ndflow.framework.tensor import EagerTensor, Tensor, constant_array, convert_to_tensor
+from ndflow.framework.tensor_shape import TensorShape, as_shape
+from ndflow.ops import array as array_ops
+
+_uid = itertools.count(1)
+
+
+class VariableSynchronization(enum.Enum):
+    AUTO = 0
+    NONE = 1
+    ON_WRITE = 2
+    ON_READ = 3
+
+
+class VariableAggregation(enum.Enum):
+    NONE = 0
+    SUM = 1
+    MEAN = 2
+    ONLY_FIRST_REPLICA = 3
+
+
+def _as_array(value, dtype, what):
+    """The array for an initial or assigned value, converted to `dtype` (TF's casting rules)."""
+    if isinstance(value, Variable):
+        value = value.value()
+    if isinstance(value, Tensor) or hasattr(type(value), "__tf_tensor__"):
+        tensor = convert_to_tensor(value)
+        if dtype is not None and tensor.dtype is not dtype:
+            raise errors.InvalidArgumentError(
+                f"{what}: cannot assign a {tensor.dtype.name} value to a {dtype.name} variable")
+        return tensor._value, tensor.dtype
+    array, out_dtype = constant_array(value, dtype)
+    return array, out_dtype
+
+
+class Variable:
+    """A mutable, named tensor (`tf.Variable`).
+
+    Args:
+      initial_value: a tensor, array, Python value, or a callable returning one.
+      trainable: watched by GradientTape automatically (default True).
+      validate_shape: when False, assignments may change the shape.
+      name: the variable's name (`name:0` is reported, as in TF).
+      dtype: converts the initial value to this dtype.
+      constraint: a function applied after optimizer updates (Keras uses it).
+      shape: the static shape; may have None dimensions to allow changing shape.
+    """
+
+    _is_ndflow_variable = True
+    __array_priority__ = 100
+
+    def __init__(self, initial_value=None, trainable=None, validate_shape=True,
+                 caching_device=None, name=None, variable_def=None, dtype=None,
+                 import_scope=None, constraint=None,
+                 synchronization=VariableSynchronization.AUTO,
+                 aggregation=VariableAggregation.NONE, shape=None,
+                 experimental_enable_variable_lifting=True):
+        if initial_value is None:
+            raise ValueError("The `initial_value` arg to `tf.Variable` must be specified except "
+                             "when you are not providing a `variable_def`. You provided neither.")
+        if callable(initial_value):
+            initial_value = initial_value()
+        if dtype is not None:
+            dtype = dtypes.as_dtype(dtype)
+            if isinstance(initial_value, Tensor) and initial_value.dtype is not dtype:
+                initial_value = array_ops.cast(initial_value, dtype)
+        array, self._dtype = _as_array(initial_value, dtype, "Variable")
+        self._array = np.array(array, copy=True)
+        if constraint is not None and not callable(constraint):
+            raise ValueError(f"The `constraint` argument must be a callable. Received: "
+                             f"{constraint!r}")
+        if synchronization == VariableSynchronization.ON_READ and trainable:
+            raise ValueError("Synchronization value can be set to VariableSynchronization."
+                             "ON_READ only for non-trainable variables.")
+        if trainable is None:
+            trainable = synchronization != VariableSynchronization.ON_READ
+        self._trainable = bool(trainable)
+        self._constraint = constraint
+        self._synchronization = synchronization
+        self._aggregation = aggregation
+        self._validate_shape = validate_shape
+        if shape is not None:
+            shape = as_shape(shape)
+            if not shape.is_compatible_with(self._array.shape):
+                raise ValueError(f"Variable: initial value shape {self._array.shape} is not "
+                                 f"compatible with shape {shape}")
+            self._shape = shape
+        elif validate_shape:
+            self._shape = TensorShape(self._array.shape)
+        else:
+            self._shape = TensorShape(None)
+        base = name if name is not None else "Variable"
+        base = base[:-2] if base.endswith(":0") else base
+        self._name = context.state.name_scope + base
+        self._unique_id = next(_uid)
+        self._initial_value = EagerTensor(self._array, self._dtype)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def value(self):
+        """The current value as a tensor; recorded by active tapes."""
+        tensor = EagerTensor(self._array, self._dtype)
+        tapes = context.state.tapes
+        if tapes:
+            for tape in tapes:
+                tape._variable_accessed(self, tensor)
+        return tensor
+
+    def read_value(self):
+        """The current value, as a tensor (`Variable.read_value`)."""
+        return array_ops.identity(self.value())
+
+    def __tf_tensor__(self, dtype=None, name=None):
+        return self.value()
+
+    def numpy(self):
+        """A copy of the current value as a NumPy array."""
+        value = np.array(self._array, copy=True)
+        return value[()] if value.ndim == 0 else value
+
+    def __array__(self, dtype=None, copy=None):
+        array = np.array(self._array, copy=True)
+        return array if dtype is None else array.astype(dtype)
+
+    # --- properties --------------------------------------------------------------------------
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def shape(self):
+        return self._shape if self._shape.rank is not None else TensorShape(self._array.shape)
+
+    def get_shape(self):
+        return self.shape
+
+    @property
+    def ndim(self):
+        return self._array.ndim
+
+    @property
+    def name(self):
+        return self._name + ":0"
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @property
+    def constraint(self):
+        return self._constraint
+
+    @property
+    def synchronization(self):
+        return self._synchronization
+
+    @property
+    def aggregation(self):
+        return self._aggregation
+
+    @property
+    def device(self):
+        return CPU_NAME
+
+    @property
+    def initial_value(self):
+        return self._initial_value
+
+    @property
+    def handle(self):
+        return self
+
+    @property
+    def op(self):
+        raise AttributeError("Variable.op is undefined when eager execution is enabled.")
+
+    @property
+    def graph(self):
+        raise AttributeError("Variable.graph is undefined when eager execution is enabled.")
+
+    def ref(self):
+        """A hashable reference to this variable (`variable.ref()`)."""
+        return _VariableRef(self)
+
+    def experimental_ref(self):
+        return self.ref()
+
+    def __hash__(self):
+        raise TypeError("Variable is unhashable. Instead, use variable.ref() as the key.")
+
+    # --- assignment --------------------------------------------------------------------------
+
+    def _checked(self, value, what):
+        array, _ = _as_array(value, self._dtype, f"{what} to variable '{self._name}'")
+        if self._validate_shape and self._shape.rank is not None:
+            if not self._shape.is_compatible_with(array.shape):
+                raise ValueError(
+                    f"{what}: cannot assign a value of shape {tuple(array.shape)} to variable "
+                    f"'{self._name}' of shape {self._shape}")
+        return array
+
+    def assign(self, value, use_locking=None, name=None, read_value=True):
+        """Sets the variable to `value` (same dtype; same shape unless validate_shape=False)."""
+        self._array = np.array(self._checked(value, "assign"), copy=True)
+        return self if read_value else None
+
+    def assign_add(self, delta, use_locking=None, name=None, read_value=True):
+        """Adds `delta` to the variable."""
+        delta = self._checked(delta, "assign_add")
+        self._array = _broadcast_result(self._array + delta, self)
+        return self if read_value else None
+
+    def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
+        """Subtracts `delta` from the variable."""
+        delta = self._checked(delta, "assign_sub")
+        self._array = _broadcast_result(self._array - delta, self)
+        return self if read_value else None
+
+    def _assign_slice(self, key, value):
+        """`var[key].assign(value)`: writes a NumPy-style slice of the variable."""
+        array = np.array(self._array, copy=True)
+        update, _ = _as_array(value, self._dtype, f"sliced assign to variable '{self._name}'")
+        try:
+            array[key] = update
+        except (ValueError, IndexError) as error:
+            raise errors.InvalidArgumentError(
+                f"sliced assign to variable '{self._name}' of shape {self.shape}: {error}"
+            ) from None
+        self._array = array
+        return self
+
+    def scatter_nd_update(self, indices, updates, use_locking=None, name=None):
+        """Writes `updates` at the index tuples `indices` (`tf.Variable.scatter_nd_update`)."""
+        index = np.asarray(convert_to_tensor(indices))
+        key = tuple(np.moveaxis(index, -1, 0))
+        return self._assign_slice(key, updates)
+
+    def scatter_update(self, sparse_delta, use_locking=None, name=None):
+        """Writes the rows of an IndexedSlices into the variable."""
+        index = np.asarray(convert_to_tensor(sparse_delta.indices))
+        return self._assign_slice(index, sparse_delta.values)
+
+    def set_shape(self, shape):
+        self._shape = self._shape.merge_with(shape)
+
+    def __getitem__(self, key):
+        sliced = self.value()[key]
+        result = _SlicedValue(sliced, self, _numpy_key(key))
+        if context.state.tapes:  # keep the slice differentiable: result = identity(sliced)
+            op_registry._record(op_registry.get("Identity"), (sliced,), (result,), {})
+        return result
+
+    # --- Python protocol ---------------------------------------------------------------------
+
+    def __len__(self):
+        return len(self._array)
+
+    def __iter__(self):
+        return iter(self.value())
+
+    def __bool__(self):
+        return bool(self._array)
+
+    def __float__(self):
+        return float(self._array)
+
+    def __int__(self):
+        return int(self._array)
+
+    def __index__(self):
+        return self.value().__index__()
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        copied = Variable(np.array(self._array, copy=True), trainable=self._trainable,
+                          name=self._name, constraint=self._constraint,
+                          validate_shape=self._validate_shape)
+        memo[id(self)] = copied
+        return copied
+
+    def __repr__(self):
+        value = repr(np.asarray(self._array)) if self._array.ndim else repr(self.numpy())
+        return (f"<tf.Variable '{self.name}' shape={self.shape} dtype={self._dtype.name}, "
+                f"numpy={value}>")
+
+    def __str__(self):
+        return self.__repr__()
+
+
+def _broadcast_result(array, variable):
+    if variable._validate_shape and array.shape != variable._array.shape:
+        raise ValueError(f"cannot update variable '{variable._name}' of shape "
+                         f"{variable._array.shape} with a delta of shape {array.shape}")
+    return array.astype(variable._array.dtype, copy=False)
+
+
+def _numpy_key(key):
+    """A tensor index (ints, slices, tensors, newaxis) as a NumPy index."""
+    if isinstance(key, tuple):
+        return tuple(_numpy_key(k) for k in key)
+    if isinstance(key, (Tensor, Variable)):
+        return np.asarray(key)
+    return key
+
+
+class _SlicedValue(EagerTensor):
+    """`var[...]`: a tensor of the slice that can also `.assign(...)` into the variable."""
+
+    __slots__ = ("_variable", "_key")
+
+    def __init__(self, tensor, variable, key):
+        super().__init__(tensor._value, tensor._dtype)
+        self._variable = variable
+        self._key = key
+
+    def assign(self, value, use_locking=None, name=None, read_value=True):
+        return self._variable._assign_slice(self._key, value)
+
+
+class _VariableRef:
+    __slots__ = ("_variable",)
+
+    def __init__(self, variable):
+        self._variable = variable
+
+    def deref(self):
+        return self._variable
+
+    def __hash__(self):
+        return id(self._variable)
+
+    def __eq__(self, other):
+        return isinstance(other, _VariableRef) and other._variable is self._variable
+
+
+def _delegate(operator):
+    def method(self, *args):
+        return getattr(self.value(), operator)(*args)
+
+    method.__name__ = operator
+    return method
+
+
+for _operator in Tensor.OVERLOADABLE_OPERATORS - {"__getitem__"}:
+    setattr(Variable, _operator, _delegate(_operator))
