@@ -6,5 +6,5 @@ def _OP_MODULES():  # noqa: N802 - read by ndflow/__init__ only
     """The op modules, imported in dependency order."""
     import importlib  # noqa: PLC0415
 
-    names = ["array", "reduce", "math", "manip"]
+    names = ["array", "reduce", "math", "manip", "indexing", "linalg"]
     return [importlib.import_module(f"ndflow.ops.{name}") for name in names]
