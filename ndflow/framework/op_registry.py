@@ -196,7 +196,7 @@ def _convert_shared(opdef, value, dtype):
     try:
         return convert_to_tensor(value, dtype=dtype)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{opdef.name}: {error}") from None
+        raise _dtype_error(f"{opdef.name}: {error}") from None
 
 
 def _wrap(array):
@@ -218,7 +218,10 @@ def execute(op_type, *inputs, name=None, **attrs):
 
     Returns one Tensor, or a tuple of Tensors for ops with several outputs.
     """
-    opdef = _REGISTRY[op_type]
+    try:
+        opdef = _REGISTRY[op_type]
+    except KeyError:
+        raise errors.NotFoundError(f"Op type not registered: {op_type!r}") from None
     state = _state
     if state.graph is not None:
         return _graph_execute(opdef, inputs, attrs, name)

@@ -20,7 +20,8 @@ class Tensor:
     """A multi-dimensional array with a dtype and a shape (`tf.Tensor`)."""
 
     __slots__ = ()
-    # NumPy defers binary operators to us when a Tensor is on the right (`array + tensor`).
+    # NumPy defers binary operators to us when a Tensor is on the right (`array + tensor` gives
+    # a Tensor, as in TF); NumPy functions (`np.exp(t)`) convert through `__array__`.
     __array_priority__ = 100
 
     OVERLOADABLE_OPERATORS = frozenset(
@@ -48,11 +49,6 @@ class Tensor:
 
     def __bool__(self):
         raise TypeError("Using a symbolic `tf.Tensor` as a Python `bool` is not allowed.")
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        # Let NumPy ufuncs on tensors compute on the arrays (np.exp(t) -> ndarray, as in TF).
-        arrays = [np.asarray(x) if isinstance(x, Tensor) else x for x in inputs]
-        return getattr(ufunc, method)(*arrays, **kwargs)
 
 
 class _TensorRef:
@@ -191,7 +187,7 @@ def _rebuild(array, dtype_name):
 def _numpy_text(value, dtype, is_repr=False):
     array = np.asarray(value)
     if is_repr:
-        text = repr(array) if array.ndim else repr(array[()])
+        text = repr(array) if array.ndim else str(array[()])
         if array.ndim > 0:
             text = "\n" + text if "\n" in text else text
         return text
