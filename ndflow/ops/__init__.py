@@ -6,5 +6,6 @@ def _OP_MODULES():  # noqa: N802 - read by ndflow/__init__ only
     """The op modules, imported in dependency order."""
     import importlib  # noqa: PLC0415
 
-    names = ["array", "reduce", "math", "manip", "indexing", "linalg"]
+    names = ["array", "reduce", "math", "manip", "indexing", "linalg", "linalg_ext", "conv", "pool",
+             "random", "image"]
     return [importlib.import_module(f"ndflow.ops.{name}") for name in names]
