@@ -278,17 +278,31 @@ def record_custom(inputs, outputs, grad_fn):
 
 
 def _kernel_error(opdef, tensors, attrs, error):
-    """The error for a failed kernel: infer's message when infer rejects the inputs."""
+    return kernel_error(opdef, [t._value for t in tensors], attrs, error)
+
+
+def kernel_error(opdef, arrays, attrs, error):
+    """The error for a failed kernel: infer's message when infer rejects the concrete inputs,
+    else InvalidArgumentError naming the op and the input shapes."""
+    if isinstance(error, errors.OpError):
+        return error
     if opdef.infer is not None:
-        specs = [Spec(t._value.shape, t._dtype, t._value) for t in tensors]
+        specs = [Spec(getattr(a, "shape", ()), _dtype_of(a), a) for a in arrays]
         try:
             opdef.infer(*specs, **attrs)
         except (errors.OpError, ValueError, TypeError, IndexError) as inferred:
             if isinstance(inferred, errors.OpError):
                 return inferred
             return errors.InvalidArgumentError(str(inferred))
-    shapes = ", ".join(str(tuple(t._value.shape)) for t in tensors)
+    shapes = ", ".join(str(tuple(getattr(a, "shape", ()))) for a in arrays)
     return errors.InvalidArgumentError(f"{opdef.name}: {error} (input shapes: {shapes})")
+
+
+def _dtype_of(array):
+    try:
+        return dtypes.from_numpy(array.dtype)
+    except (AttributeError, TypeError):
+        return dtypes.resource
 
 
 def set_graph_executor(func):

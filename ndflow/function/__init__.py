@@ -1,0 +1,1 @@
+"""tf.function: tracing Python into graphs, graph passes, and the compiled executor."""

@@ -1,0 +1,138 @@
+"""The compiled executor: runs a graph as a flat, pre-resolved plan of kernel calls.
+
+A `Plan` is built once per (graph, fed tensors, fetched tensors): it keeps the ops that are
+needed (and, for tf.function, every stateful op, in program order), gives every tensor a slot
+in a list, pre-loads constants, and records after which step each slot is dead so its buffer is
+released as soon as its last consumer has run. Running it is one loop with no dictionary lookups
+or dispatch per node.
+"""
+
+from ndflow.framework import errors
+from ndflow.framework.device import array_namespace
+from ndflow.framework.graph import Operation, SymbolicTensor
+from ndflow.framework.op_registry import kernel_error
+
+_XP = array_namespace()
+
+
+class Step:
+    """One kernel call of a plan."""
+
+    __slots__ = ("kernel", "inputs", "attrs", "outputs", "single", "op")
+
+    def __init__(self, kernel, inputs, attrs, outputs, single, op):
+        self.kernel = kernel
+        self.inputs = inputs
+        self.attrs = attrs
+        self.outputs = outputs
+        self.single = single
+        self.op = op
+
+
+def needed_operations(graph, fetch_ops, feed_tensors=(), keep_stateful=False):
+    """The ops that must run to compute `fetch_ops` (and every stateful op if asked), in
+    creation order, which is a valid execution order and keeps stateful ops in program order."""
+    fed = {id(t) for t in feed_tensors}
+    needed = set()
+    stack = list(fetch_ops)
+    if keep_stateful:
+        stack += [op for op in graph._operations if op.opdef.stateful]
+    while stack:
+        op = stack.pop()
+        if id(op) in needed:
+            continue
+        needed.add(id(op))
+        for tensor in op.inputs:
+            if id(tensor) not in fed:
+                stack.append(tensor.op)
+        stack.extend(op.control_inputs)
+    return [op for op in graph._operations if id(op) in needed]
+
+
+class Plan:
+    """A graph compiled for one set of fed inputs and fetched outputs."""
+
+    def __init__(self, graph, inputs, outputs, keep_stateful=True, targets=()):
+        self.graph = graph
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        fetch_ops = [t.op for t in self.outputs if isinstance(t, SymbolicTensor)]
+        fetch_ops += [op for op in targets if isinstance(op, Operation)]
+        operations = needed_operations(graph, fetch_ops, self.inputs, keep_stateful)
+        slot_of = {}
+        initial = []
+
+        def slot(tensor):
+            key = id(tensor)
+            if key not in slot_of:
+                slot_of[key] = len(initial)
+                initial.append(None)
+            return slot_of[key]
+
+        self.input_slots = [slot(t) for t in self.inputs]
+        fed = set(self.input_slots)
+        steps = []
+        for op in operations:
+            if op.type == "Const":
+                initial[slot(op.outputs[0])] = op.attrs["value"]
+                continue
+            out_slots = [slot(t) for t in op.outputs]
+            if op.type == "Placeholder":
+                if out_slots[0] not in fed:
+                    raise errors.InvalidArgumentError(
+                        f"You must feed a value for placeholder tensor '{op.name}' with dtype "
+                        f"{op.outputs[0].dtype.name} and shape {op.outputs[0].shape} (created "
+                        f"at {op.where()})")
+                continue
+            in_slots = tuple(slot(t) for t in op.inputs)
+            single = op.opdef.num_outputs == 1
+            steps.append(Step(op.opdef.kernel, in_slots, op.attrs, tuple(out_slots), single, op))
+        self.output_slots = [slot(t) if isinstance(t, SymbolicTensor) else None
+                             for t in self.outputs]
+        self.initial = initial
+        self.steps = steps
+        self._schedule_frees()
+
+    def _schedule_frees(self):
+        """After each step, the slots whose last reader has run (never outputs or constants)."""
+        keep = set(s for s in self.output_slots if s is not None)
+        keep.update(i for i, value in enumerate(self.initial) if value is not None)
+        last_use = {}
+        for index, step in enumerate(self.steps):
+            for s in step.inputs:
+                last_use[s] = index
+        frees = [[] for _ in self.steps]
+        for s, index in last_use.items():
+            if s not in keep:
+                frees[index].append(s)
+        self.frees = [tuple(f) for f in frees]
+
+    def run(self, arrays):
+        """Runs the plan on input arrays; returns the output arrays."""
+        values = list(self.initial)
+        for s, array in zip(self.input_slots, arrays):
+            values[s] = array
+        xp = _XP
+        step = None
+        try:
+            for step, free in zip(self.steps, self.frees):
+                args = [values[s] for s in step.inputs]
+                result = step.kernel(xp, *args, **step.attrs)
+                if step.single:
+                    values[step.outputs[0]] = result
+                else:
+                    for s, array in zip(step.outputs, result):
+                        values[s] = array
+                for s in free:
+                    values[s] = None
+        except Exception as error:  # noqa: BLE001 - reported as TF does, with the op and line
+            args = [values[s] for s in step.inputs]
+            reported = kernel_error(step.op.opdef, args, step.attrs, error)
+            raise type(reported)(None, step.op, _located(step.op, reported.message)) from error
+        return [values[s] if s is not None else None for s in self.output_slots]
+
+
+def _located(op, message):
+    inputs = ", ".join(f"{t.name} {t.shape}" for t in op.inputs)
+    return (f"{message}\n  in op '{op.name}' ({op.type}) with inputs [{inputs}], created at "
+            f"{op.where()}")
