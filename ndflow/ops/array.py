@@ -5,6 +5,8 @@ Ops that move elements around (transpose, concat, slicing, gather ...) live in `
 `indexing.py`.
 """
 
+import builtins
+
 import numpy as np
 
 from ndflow.framework import dtypes, errors
@@ -13,6 +15,7 @@ from ndflow.framework.tensor import EagerTensor, Tensor, constant_array, convert
 from ndflow.framework.tensor_shape import TensorShape
 
 ANY = dtypes.ANY
+builtins_range = builtins.range
 
 
 def static_shape(value, op_name):
@@ -333,6 +336,250 @@ def broadcast_to(input, shape, name=None):  # noqa: A002
     return execute("BroadcastTo", input, _shape_input(shape), name=name)
 
 
+# --- sequences, identity matrices, one-hot, grids --------------------------------------------
+
+_RANGE_DTYPES = (dtypes.int32, dtypes.int64, dtypes.float16, dtypes.bfloat16, dtypes.float32,
+                 dtypes.float64)  # TF's order for inferring range's dtype: the widest wins
+
+
+def _range_size(start, limit, delta):
+    """The length of `range(start, limit, delta)`, validating the arguments as TF does."""
+    if delta == 0:
+        raise errors.InvalidArgumentError(f"Range: Requires delta != 0: {delta}")
+    if delta > 0 and start > limit:
+        raise errors.InvalidArgumentError(
+            f"Range: Requires start <= limit when delta > 0: {start}/{limit}")
+    if delta < 0 and start < limit:
+        raise errors.InvalidArgumentError(
+            f"Range: Requires start >= limit when delta < 0: {start}/{limit}")
+    if isinstance(start, int):
+        return (abs(limit - start) + abs(delta) - 1) // abs(delta)
+    return int(np.ceil(abs((limit - start) / delta)))
+
+
+def _range_scalars(start, limit, delta):
+    values = []
+    for name, spec in (("start", start), ("limit", limit), ("delta", delta)):
+        if spec.rank not in (None, 0):
+            raise errors.InvalidArgumentError(
+                f"Range: {name} must be a scalar, not shape {list(spec.shape)}")
+        if spec.value is not None:
+            item = np.asarray(spec.value)[()]
+            values.append(int(item) if spec.dtype.is_integer else float(item))
+    return values
+
+
+@primitive("Range", dtypes=frozenset(_RANGE_DTYPES))
+class Range:
+    def infer(start, limit, delta):
+        values = _range_scalars(start, limit, delta)
+        size = _range_size(*values) if len(values) == 3 else None
+        return Spec((size,), start.dtype)
+
+    def kernel(xp, start, limit, delta):
+        kind = int if start.dtype.kind in "iu" else float
+        size = _range_size(kind(start), kind(limit), kind(delta))
+        # TF computes start + i * delta in the output dtype (not a running sum)
+        return start + xp.arange(size).astype(start.dtype) * delta
+
+
+def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 - TF's name
+    """A 1-D tensor of numbers from `start` up to (not including) `limit` by `delta`.
+
+    `range(n)` counts from 0. Without `dtype`, the widest of the arguments' dtypes is used in
+    the order int32, int64, float16, bfloat16, float32, float64 (Python ints are int32,
+    floats float32).
+
+    >>> range(1, 2, 0.25).numpy()
+    array([1.  , 1.25, 1.5 , 1.75], dtype=float32)
+    """
+    if limit is None:
+        start, limit = 0, start
+    args = [convert_to_tensor(v, dtype=None if isinstance(v, Tensor) else dtype)
+            for v in (start, limit, delta)]
+    for arg in args:
+        if arg.dtype not in _RANGE_DTYPES:
+            raise TypeError(f"Range: arguments must be one of "
+                            f"{[d.name for d in _RANGE_DTYPES]}, got {arg.dtype.name}")
+    target = dtypes.as_dtype(dtype) if dtype is not None else max(
+        (arg.dtype for arg in args), key=_RANGE_DTYPES.index)
+    args = [cast(arg, target) for arg in args]
+    return execute("Range", *args, name=name)
+
+
+def linspace(start, stop, num, name=None, axis=0):
+    """`num` evenly spaced values from `start` to `stop` inclusive, along a new `axis`.
+
+    `start` and `stop` may be tensors of one (broadcast) shape; integer inputs give float64,
+    as TF's true division does. The ends are exactly `start` and `stop`.
+    """
+    from ndflow.ops import manip  # noqa: PLC0415 - manip imports array
+
+    start = convert_to_tensor(start)
+    stop = convert_to_tensor(stop, dtype=start.dtype)
+    if not (start.dtype.is_floating or start.dtype.is_complex):
+        start, stop = cast(start, dtypes.float64), cast(stop, dtypes.float64)
+    num = int(num)
+    shape_out = _broadcast_static(start.shape.as_list(), stop.shape.as_list())
+    start = manip.expand_dims(broadcast_to(start, shape_out), axis)
+    stop = manip.expand_dims(broadcast_to(stop, shape_out), axis)
+    rank = len(shape_out) + 1
+    axis = axis % rank
+    steps = max(num - 1, 1)
+    delta = (stop - start) / constant(steps, start.dtype)
+    positions = cast(range(1, steps), start.dtype)
+    view = [-1 if i == axis else 1 for i in builtins_range(rank)]
+    middle = start + delta * reshape(positions, view)
+    values = manip.concat([start, middle, stop], axis)
+    from ndflow.ops import indexing  # noqa: PLC0415
+
+    return indexing.slice(values, [0] * rank,
+                       [num if i == axis else -1 for i in builtins_range(rank)], name=name)
+
+
+lin_space = linspace  # the TF1 spelling
+
+
+def _broadcast_static(shape_a, shape_b):
+    from ndflow.ops._factory import broadcast_shape  # noqa: PLC0415
+
+    return list(broadcast_shape("LinSpace", tuple(shape_a), tuple(shape_b)))
+
+
+@primitive("OneHot", dtypes=ANY, same_dtype=(1, 2))
+class OneHot:
+    def infer(indices, on_value, off_value, depth, axis):
+        if indices.dtype not in _INDEX_DTYPES:
+            raise errors.InvalidArgumentError(
+                f"OneHot: indices must be uint8, int8, int32 or int64, got {indices.dtype.name}")
+        if depth < 0:
+            raise errors.InvalidArgumentError(f"OneHot: depth must be non-negative, got: {depth}")
+        for name, spec in (("on_value", on_value), ("off_value", off_value)):
+            if spec.rank not in (None, 0):
+                raise errors.InvalidArgumentError(
+                    f"OneHot: {name} must be a scalar, but got shape {list(spec.shape)}")
+        if indices.shape is None:
+            return Spec(None, on_value.dtype)
+        rank = len(indices.shape)
+        if not -1 <= axis <= rank:
+            raise errors.InvalidArgumentError(
+                f"OneHot: Expected axis to be -1 or between [0, {rank + 1}).  But received: "
+                f"{axis} (indices shape {list(indices.shape)})")
+        shape = list(indices.shape)
+        shape.insert(rank if axis == -1 else axis, depth)
+        return Spec(shape, on_value.dtype)
+
+    def kernel(xp, indices, on_value, off_value, depth, axis):
+        if depth < 0 or axis < -1 or axis > indices.ndim:
+            raise ValueError("OneHot: invalid depth or axis")
+        hot = indices[..., None] == xp.arange(depth)
+        if axis != -1:
+            hot = xp.moveaxis(hot, -1, axis)
+        return xp.where(hot, on_value, off_value)
+
+
+_INDEX_DTYPES = frozenset([dtypes.uint8, dtypes.int8, dtypes.int32, dtypes.int64])
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    """One-hot encodes `indices` along a new axis of size `depth` (`tf.one_hot`).
+
+    Positions equal to an index get `on_value` (default 1), the rest `off_value` (default 0);
+    an index outside [0, depth), such as -1, gives a row of `off_value`. The dtype is that of
+    `on_value`/`off_value`, else `dtype`, else float32.
+    """
+    indices = convert_to_tensor(indices)
+    if indices.dtype not in _INDEX_DTYPES:
+        raise errors.InvalidArgumentError(
+            f"OneHot: indices must be uint8, int8, int32 or int64, got {indices.dtype.name}")
+    dtype = None if dtype is None else dtypes.as_dtype(dtype)
+    given = [convert_to_tensor(v, dtype=dtype) if isinstance(v, Tensor) else v
+             for v in (on_value, off_value) if v is not None]
+    value_dtype = next((v.dtype for v in given if isinstance(v, Tensor)), None)
+    if value_dtype is None and given:
+        value_dtype = dtype or convert_to_tensor(given[0]).dtype
+    if dtype is not None and value_dtype is not None and value_dtype is not dtype:
+        raise TypeError(f"OneHot: dtype {value_dtype.name} of on_value/off_value does not match "
+                        f"dtype parameter {dtype.name}")
+    dtype = value_dtype or dtype or dtypes.float32
+    on_value = constant(1, dtype) if on_value is None else on_value
+    off_value = constant(0, dtype) if off_value is None else off_value
+    on_value, off_value = (v if isinstance(v, Tensor) else constant(v, dtype)
+                           for v in (on_value, off_value))
+    return execute("OneHot", indices, on_value, off_value, depth=int(depth),
+                   axis=-1 if axis is None else int(axis), name=name)
+
+
+def eye(num_rows, num_columns=None, batch_shape=None, dtype=dtypes.float32, name=None):
+    """An identity matrix (or a batch of them) of shape `batch_shape + [rows, columns]`."""
+    num_rows = int(num_rows)
+    num_columns = num_rows if num_columns is None else int(num_columns)
+    matrix = one_hot(range(num_rows), num_columns, dtype=dtypes.as_dtype(dtype))
+    if not batch_shape:
+        return matrix
+    return broadcast_to(matrix, list(static_shape(batch_shape, "Eye")) +
+                        [num_rows, num_columns], name=name)
+
+
+def sequence_mask(lengths, maxlen=None, dtype=dtypes.bool, name=None):
+    """`mask[..., j] = j < lengths[...]`, of shape `lengths.shape + [maxlen]`.
+
+    `maxlen` defaults to the largest length.
+
+    >>> sequence_mask([1, 3], 4).numpy()
+    array([[ True, False, False, False],
+           [ True,  True,  True, False]])
+    """
+    from ndflow.ops import math as math_ops  # noqa: PLC0415 - math imports array
+    from ndflow.ops import reduce as reduce_ops  # noqa: PLC0415
+
+    lengths = convert_to_tensor(lengths)
+    if maxlen is None:
+        maxlen = math_ops.maximum(reduce_ops.reduce_max(lengths), constant(0, lengths.dtype))
+    else:
+        maxlen = convert_to_tensor(maxlen)
+    if maxlen.shape.rank not in (None, 0):
+        raise ValueError(f"SequenceMask: maxlen must be a scalar, got shape {maxlen.shape}")
+    positions = range(constant(0, maxlen.dtype), maxlen, constant(1, maxlen.dtype))
+    from ndflow.ops import manip  # noqa: PLC0415
+
+    result = math_ops.less(positions, cast(manip.expand_dims(lengths, -1), maxlen.dtype))
+    return cast(result, dtype, name=name)
+
+
+def meshgrid(*args, **kwargs):
+    """N-D coordinate grids from 1-D coordinate vectors (`tf.meshgrid`).
+
+    Args:
+      *args: 1-D tensors of lengths n1, n2, ...
+      indexing: 'xy' (default; the first two output axes are swapped: shape (n2, n1, ...)) or
+        'ij' (shape (n1, n2, ...)).
+      name: ignored.
+
+    Returns:
+      A list of tensors, each of the common output shape.
+    """
+    indexing = kwargs.pop("indexing", "xy")
+    kwargs.pop("name", None)
+    if kwargs:
+        raise TypeError(f"meshgrid: unexpected keyword arguments {sorted(kwargs)}")
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    tensors = [reshape(convert_to_tensor(a), [-1]) for a in args]
+    sizes = [t.shape[0] for t in tensors]
+    rank = len(tensors)
+    if indexing == "xy" and rank > 1:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    outputs = []
+    for index, tensor in enumerate(tensors):
+        position = index
+        if indexing == "xy" and rank > 1 and index < 2:
+            position = 1 - index
+        view = [-1 if i == position else 1 for i in builtins_range(rank)]
+        outputs.append(broadcast_to(reshape(tensor, view), sizes))
+    return outputs
+
+
 # --- the gradient helper for broadcasting ops -----------------------------------------------
 
 def unbroadcast(dy, x):
@@ -348,7 +595,7 @@ def unbroadcast(dy, x):
     x_dims = x_shape.as_list()
     dy_dims = dy_shape.as_list()
     lead = len(dy_dims) - len(x_dims)
-    axes = list(range(lead))
+    axes = list(builtins_range(lead))
     axes += [lead + i for i, d in enumerate(x_dims) if d == 1 and dy_dims[lead + i] != 1]
     from ndflow.ops import reduce as reduce_ops  # noqa: PLC0415
 
@@ -366,6 +613,9 @@ def reduce_sum_all(x):
 
 API = {
     "": ["constant", "fill", "zeros", "ones", "zeros_like", "ones_like", "cast", "identity",
-         "stop_gradient", "reshape", "shape", "size", "rank", "broadcast_to"],
+         "stop_gradient", "reshape", "shape", "size", "rank", "broadcast_to", "range",
+         "linspace", "lin_space", "one_hot", "eye", "sequence_mask", "meshgrid"],
+    "math": ["range", "linspace"],
+    "linalg": ["eye"],
     "dtypes": ["cast", "saturate_cast"],
 }
