@@ -21,6 +21,7 @@ from ndflow.ops import _OP_MODULES
 from ndflow.module import Module
 from ndflow.variables import Variable, VariableAggregation, VariableSynchronization
 from ndflow.autodiff.tape import GradientTape, UnconnectedGradients
+from ndflow.autodiff.custom_gradient import custom_gradient, recompute_grad
 from ndflow.util import nest
 
 __version__ = "0.1.0"

@@ -161,9 +161,11 @@ class GradientTape:
             if len(output_gradients) != len(flat_targets):
                 raise ValueError(f"GradientTape.gradient: {len(flat_targets)} targets but "
                                  f"{len(output_gradients)} output_gradients")
-        was_recording = self._recording
+        # Inside its own block a persistent tape records the backward pass too (as TF does),
+        # so it can differentiate its own gradients; otherwise only outer tapes record it.
+        was_recording = self._recording and not self._persistent
         if was_recording:
-            self._pop()  # the backward pass is recorded by outer tapes only
+            self._pop()
         try:
             grads = self._backprop(flat_targets, flat_sources, output_gradients)
         finally:
