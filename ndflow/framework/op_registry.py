@@ -46,10 +46,10 @@ class OpDef:
     attribute T (checked and used to convert Python values); `dtypes` is T's allowed set."""
 
     __slots__ = ("name", "kernel", "infer", "grad", "dtypes", "same_dtype", "num_outputs",
-                 "stateful", "input_dtypes", "dtype_names")
+                 "stateful", "input_dtypes", "dtype_names", "ufunc")
 
     def __init__(self, name, kernel, infer=None, grad=None, dtypes=None, same_dtype=True,
-                 num_outputs=1, stateful=False, input_dtypes=None):
+                 num_outputs=1, stateful=False, input_dtypes=None, ufunc=None):
         self.name = name
         self.kernel = kernel
         self.infer = infer
@@ -59,6 +59,9 @@ class OpDef:
         self.num_outputs = num_outputs
         self.stateful = stateful
         self.input_dtypes = input_dtypes or {}
+        # Name of the `xp` ufunc the kernel is equivalent to, for element-wise ops: lets the
+        # fusion pass chain them into one buffer with `out=` (function/passes.py).
+        self.ufunc = ufunc
         # Names, not DType objects: a str set lookup is 4x faster than DType.__hash__.
         self.dtype_names = frozenset(d.name for d in (dtypes or _ALL_DTYPES))
 

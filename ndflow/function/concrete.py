@@ -31,9 +31,10 @@ class ConcreteFunction:
     def _compile(self):
         from ndflow.function import passes  # noqa: PLC0415 - optimisation on first call
 
-        outputs = passes.optimize(self.graph, self.inputs, self._tensor_outputs,
-                                  fuse=self._fuse)
-        self._plan = Plan(self.graph, self.inputs, outputs, keep_stateful=True)
+        graph, inputs, outputs = passes.optimize(self.graph, self.inputs, self._tensor_outputs,
+                                                 fuse=self._fuse)
+        self.optimized_graph = graph
+        self._plan = Plan(graph, inputs, outputs, keep_stateful=True)
         return self._plan
 
     @property

@@ -1,6 +1,364 @@
-"""Graph optimisation passes run on a traced graph before it is compiled to a plan."""
+"""Graph optimisation passes, run on a copy of a traced graph before it is compiled to a plan.
+
+The user-visible graph (`concrete.graph`) stays as traced; `optimize` clones it and rewrites
+the clone. Each pass takes the graph and the list of output tensors and returns the (possibly
+replaced) outputs; `Rewriter` keeps the tensor replacements that a pass decides on.
+
+- constant folding: a pure op whose inputs are all constants runs once, at compile time;
+- common-subexpression elimination: identical pure ops on identical inputs run once;
+- arithmetic simplification: x*1, x+0, x-0, x/1, identity, same-dtype casts, stop_gradient
+  (after differentiation it is the identity), transpose of transpose, reshape of reshape;
+- dead-code elimination: ops that neither feed an output nor have side effects go;
+- element-wise fusion: a chain of element-wise ops of one shape runs as one kernel writing into
+  one buffer (`out=`), instead of allocating a temporary per op (with `jit_compile=True`).
+"""
+
+import numpy as np
+
+from ndflow.framework import dtypes, op_registry
+from ndflow.framework.graph import Operation, SymbolicTensor
+from ndflow.framework.op_registry import Spec
+from ndflow.function.func_graph import FuncGraph
+
+_FOLD_LIMIT_BYTES = 1 << 22
 
 
 def optimize(graph, inputs, outputs, fuse=False):
-    """Returns the (possibly rewritten) output tensors; passes rewrite `graph` in place."""
+    """Returns (optimised graph, its inputs, its outputs) for compiling."""
+    graph, inputs, outputs = clone(graph, inputs, outputs)
+    outputs = simplify(graph, outputs)
+    outputs = fold_constants(graph, outputs)
+    outputs = eliminate_common_subexpressions(graph, outputs)
+    if fuse:
+        outputs = fuse_elementwise(graph, outputs)
+    outputs = eliminate_dead_code(graph, outputs)
+    return graph, inputs, outputs
+
+
+def clone(graph, inputs, outputs):
+    """A copy of `graph` with new Operations; returns (copy, inputs, outputs) in the copy."""
+    new = FuncGraph(getattr(graph, "name", "graph") + "_optimized")
+    new.variables = list(getattr(graph, "variables", []))
+    mapping = {}
+    ops = {}
+    for op in graph._operations:
+        specs = [Spec(t.shape.as_tuple(), t.dtype) for t in op.outputs]
+        copied = Operation(new, op.opdef, op.name, [mapping[id(t)] for t in op.inputs],
+                           dict(op.attrs), specs, [ops[id(c)] for c in op.control_inputs
+                                                   if id(c) in ops], op.source)
+        new._operations.append(copied)
+        new._by_name[copied.name] = copied
+        ops[id(op)] = copied
+        for old, fresh in zip(op.outputs, copied.outputs):
+            mapping[id(old)] = fresh
+    return (new, [mapping[id(t)] for t in inputs],
+            [mapping.get(id(t), t) if isinstance(t, SymbolicTensor) else t for t in outputs])
+
+
+class Rewriter:
+    """Tensor replacements decided by a pass, applied to op inputs and outputs."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.replaced = {}
+
+    def resolve(self, tensor):
+        while id(tensor) in self.replaced:
+            tensor = self.replaced[id(tensor)]
+        return tensor
+
+    def replace(self, old, new):
+        if old is not new:
+            self.replaced[id(old)] = new
+
+    def refresh_inputs(self, op):
+        op.inputs = tuple(self.resolve(t) for t in op.inputs)
+
+    def finish(self, outputs):
+        for op in self.graph._operations:
+            self.refresh_inputs(op)
+        return [self.resolve(t) if isinstance(t, SymbolicTensor) else t for t in outputs]
+
+
+def _const_value(tensor):
+    op = tensor.op
+    if op.type == "Const" and op.outputs[0].dtype is not dtypes.resource:
+        return op.attrs["value"]
+    return None
+
+
+def _is_pure(op):
+    return not op.opdef.stateful and op.type not in ("Placeholder", "Const")
+
+
+# --- constant folding ------------------------------------------------------------------------
+
+def fold_constants(graph, outputs):
+    """Runs pure ops whose inputs are all constants, replacing them by Const ops."""
+    rewriter = Rewriter(graph)
+    xp = np
+    for op in list(graph._operations):
+        rewriter.refresh_inputs(op)
+        if not _is_pure(op) or op.opdef.num_outputs == 0:
+            continue
+        values = [_const_value(t) for t in op.inputs]
+        if any(v is None for v in values):
+            continue
+        try:
+            result = op.opdef.kernel(xp, *values, **op.attrs)
+        except Exception:  # noqa: BLE001 - an op that fails is left for run time to report
+            continue
+        results = (result,) if op.opdef.num_outputs == 1 else tuple(result)
+        if sum(getattr(r, "nbytes", 0) for r in results) > _FOLD_LIMIT_BYTES:
+            continue
+        for tensor, array in zip(op.outputs, results):
+            folded = graph.constant(np.asarray(array) if np.ndim(array) == 0 else array,
+                                    tensor.dtype, name=op.name + "/folded")
+            rewriter.replace(tensor, folded)
+    return rewriter.finish(outputs)
+
+
+# --- common subexpressions -------------------------------------------------------------------
+
+def _attr_key(value):
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        if value.nbytes <= 1024 and value.dtype != object:
+            return ("array", value.shape, value.dtype.str, value.tobytes())
+        return ("id", id(value))
+    if isinstance(value, (list, tuple)):
+        return tuple(_attr_key(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _attr_key(v)) for k, v in value.items()))
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    return (type(value).__name__, value)
+
+
+def eliminate_common_subexpressions(graph, outputs):
+    """Keeps one of several identical pure ops (same type, inputs and attributes)."""
+    rewriter = Rewriter(graph)
+    seen = {}
+    for op in graph._operations:
+        rewriter.refresh_inputs(op)
+        if op.opdef.stateful or op.type == "Placeholder":
+            continue
+        if op.type == "Const" and op.outputs[0].dtype is dtypes.resource:
+            continue
+        key = (op.type, tuple(id(t) for t in op.inputs), _attr_key(op.attrs))
+        first = seen.get(key)
+        if first is None:
+            seen[key] = op
+            continue
+        for tensor, kept in zip(op.outputs, first.outputs):
+            rewriter.replace(tensor, kept)
+    return rewriter.finish(outputs)
+
+
+# --- arithmetic simplification ---------------------------------------------------------------
+
+def _is_constant_equal(tensor, number):
+    value = _const_value(tensor)
+    return value is not None and np.size(value) > 0 and bool(np.all(np.asarray(value) == number))
+
+
+def _keeps_shape(x, other):
+    """x op other has x's static shape (the constant does not broadcast x to a larger shape)."""
+    if other.shape.rank == 0:
+        return True
+    if not (x.shape.is_fully_defined() and other.shape.is_fully_defined()):
+        return False
+    x_shape = tuple(x.shape.as_list())
+    try:
+        return np.broadcast_shapes(x_shape, tuple(other.shape.as_list())) == x_shape
+    except ValueError:
+        return False
+
+
+_NEUTRAL = {
+    "Mul": [(1, 0), (1, 1)],  # (neutral value, position of the constant)
+    "AddV2": [(0, 0), (0, 1)],
+    "Sub": [(0, 1)],
+    "RealDiv": [(1, 1)],
+}
+
+
+def _simplified(op):
+    """The tensor op's output can be replaced by, or None."""
+    if op.type in ("Identity", "StopGradient", "Snapshot"):
+        return op.inputs[0]
+    if op.type == "Cast" and op.inputs[0].dtype is op.attrs.get("DstT"):
+        return op.inputs[0]
+    for neutral, position in _NEUTRAL.get(op.type, ()):
+        constant, other = op.inputs[position], op.inputs[1 - position]
+        if _is_constant_equal(constant, neutral) and _keeps_shape(other, constant):
+            return other
+    if op.type == "Reshape" and op.inputs[0].op.type == "Reshape":
+        inner = op.inputs[0].op
+        if _const_value(op.inputs[1]) is not None:
+            return ("reshape", inner.inputs[0], op.inputs[1])
+    if op.type == "Transpose" and op.inputs[0].op.type == "Transpose":
+        return _merged_transpose(op)
+    if op.type == "Reshape" and op.inputs[0].shape.is_fully_defined():
+        target = _const_value(op.inputs[1])
+        if target is not None and list(np.asarray(target)) == op.inputs[0].shape.as_list():
+            return op.inputs[0]
+    return None
+
+
+def _perm_of(op):
+    if "perm" in op.attrs:
+        return op.attrs["perm"]
+    if len(op.inputs) > 1:
+        return _const_value(op.inputs[1])
+    return None
+
+
+def _merged_transpose(op):
+    inner = op.inputs[0].op
+    outer_perm, inner_perm = _perm_of(op), _perm_of(inner)
+    if outer_perm is None or inner_perm is None:
+        return None
+    combined = [int(inner_perm[int(p)]) for p in np.asarray(outer_perm)]
+    if combined == list(range(len(combined))):
+        return inner.inputs[0]
+    return None
+
+
+def simplify(graph, outputs):
+    """Removes identity arithmetic and collapses reshape-of-reshape and transpose pairs."""
+    rewriter = Rewriter(graph)
+    for op in list(graph._operations):
+        rewriter.refresh_inputs(op)
+        replacement = _simplified(op)
+        if replacement is None:
+            continue
+        if isinstance(replacement, tuple):
+            _, source, shape = replacement
+            op.inputs = (source, shape)
+            continue
+        if replacement.dtype is op.outputs[0].dtype:
+            rewriter.replace(op.outputs[0], replacement)
+    return rewriter.finish(outputs)
+
+
+# --- dead code -------------------------------------------------------------------------------
+
+def eliminate_dead_code(graph, outputs):
+    """Drops ops that feed no output and have no side effect."""
+    live = set()
+    stack = [t.op for t in outputs if isinstance(t, SymbolicTensor)]
+    stack += [op for op in graph._operations if op.opdef.stateful or op.type == "Placeholder"]
+    while stack:
+        op = stack.pop()
+        if id(op) in live:
+            continue
+        live.add(id(op))
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    graph._operations = [op for op in graph._operations if id(op) in live]
+    graph._by_name = {op.name: op for op in graph._operations}
     return outputs
+
+
+# --- element-wise fusion ---------------------------------------------------------------------
+
+def _fusible(op):
+    if op.opdef.ufunc is None or op.opdef.num_outputs != 1:
+        return False
+    out = op.outputs[0]
+    if not (out.dtype.is_floating and out.shape.is_fully_defined()):
+        return False
+    return all(t.dtype is out.dtype for t in op.inputs)
+
+
+def fuse_elementwise(graph, outputs):
+    """Fuses chains of element-wise ops whose intermediate results have one consumer."""
+    consumers = {}
+    for op in graph._operations:
+        for tensor in op.inputs:
+            consumers.setdefault(id(tensor), []).append(op)
+    fetched = {id(t) for t in outputs if isinstance(t, SymbolicTensor)}
+    rewriter = Rewriter(graph)
+    absorbed = set()
+    for op in list(graph._operations):
+        if id(op) in absorbed or not _fusible(op):
+            continue
+        chain = [op]
+        while True:
+            tail = chain[-1].outputs[0]
+            users = consumers.get(id(tail), [])
+            if id(tail) in fetched or len(users) != 1 or not _fusible(users[0]):
+                break
+            nxt = users[0]
+            if nxt.outputs[0].shape != op.outputs[0].shape or list(nxt.inputs).count(tail) != 1:
+                break
+            chain.append(nxt)
+        if len(chain) < 2:
+            continue
+        absorbed.update(id(o) for o in chain)
+        fused = _build_fused(graph, chain)
+        rewriter.replace(chain[-1].outputs[0], fused)
+    graph._operations = [op for op in graph._operations if id(op) not in absorbed]
+    return rewriter.finish(outputs)
+
+
+def _build_fused(graph, chain):
+    external = list(chain[0].inputs)
+    program = [(chain[0].opdef.ufunc, -1, tuple(range(len(external))))]
+    for op in chain[1:]:
+        previous = None
+        args = []
+        for tensor in op.inputs:
+            if previous is None and tensor.op is chain[chain.index(op) - 1]:
+                previous = True
+                args.append(-1)
+            else:
+                args.append(len(external))
+                external.append(tensor)
+        program.append((op.opdef.ufunc, args.index(-1), tuple(a for a in args if a != -1)))
+    out = chain[-1].outputs[0]
+    opdef = op_registry.get("FusedElementwise")
+    fused = Operation(graph, opdef, graph.unique_name("FusedElementwise"), external,
+                      {"program": tuple(program)}, [Spec(out.shape.as_tuple(), out.dtype)], [],
+                      chain[-1].source)
+    position = graph._operations.index(chain[-1])
+    graph._operations.insert(position + 1, fused)
+    return fused.outputs[0]
+
+
+@op_registry.primitive("FusedElementwise", dtypes=dtypes.FLOATS)
+class FusedElementwise:
+    """A chain of element-wise ufuncs computed into one buffer. `program` holds, per step, the
+    ufunc name, the position of the running result among its operands (-1 for the first step,
+    which reads only inputs) and the indices of the op inputs it reads."""
+
+    def infer(*inputs, program):
+        shape = ()
+        for spec in inputs:
+            if spec.shape is None:
+                return Spec(None, inputs[0].dtype)
+            shape = _broadcast_static(shape, spec.shape)
+        return Spec(shape, inputs[0].dtype)
+
+    def kernel(xp, *inputs, program):
+        name, _, reads = program[0]
+        buffer = getattr(xp, name)(*[inputs[i] for i in reads])
+        if not isinstance(buffer, xp.ndarray):
+            buffer = xp.asarray(buffer)
+        for name, position, reads in program[1:]:
+            operands = [inputs[i] for i in reads]
+            operands.insert(position, buffer)
+            getattr(xp, name)(*operands, out=buffer)
+        return buffer
+
+
+def _broadcast_static(a, b):
+    result = []
+    for index in range(1, max(len(a), len(b)) + 1):
+        x = a[-index] if index <= len(a) else 1
+        y = b[-index] if index <= len(b) else 1
+        result.append(y if x == 1 else x if y == 1 or x == y or y is None else
+                      x if x is not None else y)
+    return tuple(reversed(result))

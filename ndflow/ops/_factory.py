@@ -31,13 +31,13 @@ def broadcast_shape(op_name, shape_a, shape_b):
     return tuple(reversed(result))
 
 
-def unary_op(name, kernel, grad=None, allowed=dtypes.NUMERIC, out_dtype=None):
+def unary_op(name, kernel, grad=None, allowed=dtypes.NUMERIC, out_dtype=None, ufunc=None):
     """Registers an element-wise unary op; `out_dtype` maps the input dtype when it changes."""
 
     def infer(x):
         return Spec(x.shape, out_dtype(x.dtype) if out_dtype else x.dtype)
 
-    register(OpDef(name, kernel, infer, grad, allowed))
+    register(OpDef(name, kernel, infer, grad, allowed, ufunc=ufunc))
 
     def function(x, name=None):
         return execute(name_, x, name=name)
@@ -46,7 +46,7 @@ def unary_op(name, kernel, grad=None, allowed=dtypes.NUMERIC, out_dtype=None):
     return function
 
 
-def binary_op(name, kernel, grad=None, allowed=dtypes.NUMERIC, out_dtype=None):
+def binary_op(name, kernel, grad=None, allowed=dtypes.NUMERIC, out_dtype=None, ufunc=None):
     """Registers an element-wise broadcasting binary op whose inputs share one dtype."""
 
     def infer(x, y):
@@ -55,7 +55,7 @@ def binary_op(name, kernel, grad=None, allowed=dtypes.NUMERIC, out_dtype=None):
         shape = broadcast_shape(name, x.shape, y.shape)
         return Spec(shape, out_dtype(x.dtype) if out_dtype else x.dtype)
 
-    register(OpDef(name, kernel, infer, grad, allowed))
+    register(OpDef(name, kernel, infer, grad, allowed, ufunc=ufunc))
 
     def function(x, y, name=None):
         return execute(op_name, x, y, name=name)

@@ -1,0 +1,128 @@
+"""Each optimisation pass on its own: the graph before and after, and the same results."""
+
+import numpy as np
+import pytest
+
+import ndflow as tf
+from ndflow.function import passes
+from ndflow.function.executor import Plan
+
+
+def _trace(fn, *specs):
+    concrete = tf.function(fn, autograph=False).get_concrete_function(*specs)
+    return concrete.graph, concrete.inputs, concrete._tensor_outputs
+
+
+def _run(graph, inputs, outputs, *arrays):
+    return Plan(graph, inputs, outputs).run(list(arrays))
+
+
+def _types(graph):
+    return [op.type for op in graph.get_operations()]
+
+
+SPEC = tf.TensorSpec([3], tf.float32)
+X = np.array([1.0, -2.0, 3.0], np.float32)
+
+
+def _apply(pass_fn, fn):
+    graph, inputs, outputs = _trace(fn, SPEC)
+    before = _run(graph, inputs, outputs, X)
+    graph, inputs, outputs = passes.clone(graph, inputs, outputs)
+    outputs = pass_fn(graph, outputs)
+    after = _run(graph, inputs, outputs, X)
+    for b, a in zip(before, after):
+        np.testing.assert_allclose(a, b)
+    return graph, outputs
+
+
+def test_clone_leaves_the_traced_graph_untouched():
+    graph, inputs, outputs = _trace(lambda x: x * 1.0 + 0.0, SPEC)
+    before = _types(graph)
+    passes.optimize(graph, inputs, outputs)
+    assert _types(graph) == before
+
+
+def test_constant_folding_precomputes_constant_subgraphs():
+    def fn(x):
+        scale = tf.constant(2.0) * tf.constant(3.0) + tf.constant(1.0)
+        return x * scale
+
+    graph, outputs = _apply(passes.fold_constants, fn)
+    graph, outputs = graph, passes.eliminate_dead_code(graph, outputs)
+    assert _types(graph).count("Mul") == 1
+    assert "AddV2" not in _types(graph)
+    folded = outputs[0].op.inputs[1].op
+    assert folded.type == "Const" and float(folded.attrs["value"]) == 7.0
+
+
+def test_common_subexpressions_run_once():
+    def fn(x):
+        return (x * x) + (x * x)
+
+    graph, outputs = _apply(passes.eliminate_common_subexpressions, fn)
+    graph_outputs = passes.eliminate_dead_code(graph, outputs)
+    assert _types(graph).count("Mul") == 1
+    add = graph_outputs[0].op
+    assert add.inputs[0] is add.inputs[1]
+
+
+@pytest.mark.parametrize("fn, removed", [
+    (lambda x: x * 1.0, "Mul"),
+    (lambda x: 1.0 * x, "Mul"),
+    (lambda x: x + 0.0, "AddV2"),
+    (lambda x: x - 0.0, "Sub"),
+    (lambda x: x / 1.0, "RealDiv"),
+    (lambda x: tf.identity(x) * 2.0, "Identity"),
+    (lambda x: tf.cast(x, tf.float32) * 2.0, "Cast"),
+    (lambda x: tf.reshape(tf.reshape(x, [1, 3]), [3, 1]), "Reshape"),
+], ids=["x*1", "1*x", "x+0", "x-0", "x/1", "identity", "cast-same", "reshape-reshape"])
+def test_arithmetic_simplification(fn, removed):
+    graph, outputs = _apply(passes.simplify, fn)
+    passes.eliminate_dead_code(graph, outputs)
+    expected = 1 if removed == "Reshape" else 0
+    assert _types(graph).count(removed) == expected
+
+
+def test_simplification_keeps_broadcasting_multiplies():
+    graph, outputs = _apply(passes.simplify, lambda x: x * tf.ones([2, 3]))
+    passes.eliminate_dead_code(graph, outputs)
+    assert "Mul" in _types(graph)
+    assert outputs[0].shape.as_list() == [2, 3]
+
+
+def test_dead_code_is_removed_but_side_effects_stay():
+    variable = tf.Variable(0.0)
+
+    def fn(x):
+        unused = x * 5.0  # noqa: F841 - dead on purpose
+        variable.assign_add(1.0)
+        return x + 1.0
+
+    graph, inputs, outputs = _trace(fn, SPEC)
+    graph, inputs, outputs = passes.clone(graph, inputs, outputs)
+    passes.eliminate_dead_code(graph, outputs)
+    assert "Mul" not in _types(graph)
+    assert "AssignAddVariableOp" in _types(graph)
+
+
+def test_elementwise_chains_fuse_into_one_kernel():
+    def fn(x):
+        return tf.exp((x * 2.0 + 1.0) - x) * 0.5
+
+    graph, outputs = _apply(passes.fuse_elementwise, fn)
+    passes.eliminate_dead_code(graph, outputs)
+    types = _types(graph)
+    assert "FusedElementwise" in types
+    assert not {"Mul", "AddV2", "Sub", "Exp"} & set(types)
+
+
+def test_jit_compile_function_matches_plain_function():
+    def fn(x):
+        return tf.tanh(x * 3.0 + 1.0) * x - 2.0
+
+    fused = tf.function(fn, jit_compile=True)
+    plain = tf.function(fn)
+    x = tf.constant(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4))
+    np.testing.assert_allclose(fused(x).numpy(), plain(x).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(plain(x).numpy(), fn(x).numpy(), rtol=1e-6)
