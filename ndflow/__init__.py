@@ -23,6 +23,11 @@ from ndflow.variables import Variable, VariableAggregation, VariableSynchronizat
 from ndflow.autodiff.tape import GradientTape, UnconnectedGradients
 from ndflow.autodiff.custom_gradient import custom_gradient, recompute_grad
 from ndflow.util import nest
+from ndflow.framework.graph import Graph, Operation, get_default_graph
+from ndflow.framework.tensor_spec import TensorSpec
+from ndflow.function.polymorphic import function
+from ndflow.autodiff.gradients import gradients
+from ndflow.ops import state as _state_ops  # noqa: F401 - registers the variable ops
 
 __version__ = "0.1.0"
 
@@ -49,12 +54,13 @@ _NAMESPACES = {
     "autodiff": "Automatic differentiation (`tf.autodiff`).",
     "strings": "String ops (`tf.strings`).",
     "experimental": "Experimental APIs (`tf.experimental`).",
+    "autograph": "Conversion of Python control flow to graph control flow (`tf.autograph`).",
 }
 for _name, _doc in _NAMESPACES.items():
     _namespace(_name, _doc)
 
 for _module in _OP_MODULES():
-    for _space, _names in _module.API.items():
+    for _space, _names in getattr(_module, "API", {}).items():
         _target = globals() if _space == "" else vars(globals()[_space])
         for _public in _names:
             _target[_public] = getattr(_module, _public)
