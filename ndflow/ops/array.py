@@ -493,19 +493,18 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
         raise errors.InvalidArgumentError(
             f"OneHot: indices must be uint8, int8, int32 or int64, got {indices.dtype.name}")
     dtype = None if dtype is None else dtypes.as_dtype(dtype)
-    given = [convert_to_tensor(v, dtype=dtype) if isinstance(v, Tensor) else v
-             for v in (on_value, off_value) if v is not None]
-    value_dtype = next((v.dtype for v in given if isinstance(v, Tensor)), None)
-    if value_dtype is None and given:
-        value_dtype = dtype or convert_to_tensor(given[0]).dtype
-    if dtype is not None and value_dtype is not None and value_dtype is not dtype:
-        raise TypeError(f"OneHot: dtype {value_dtype.name} of on_value/off_value does not match "
-                        f"dtype parameter {dtype.name}")
-    dtype = value_dtype or dtype or dtypes.float32
-    on_value = constant(1, dtype) if on_value is None else on_value
-    off_value = constant(0, dtype) if off_value is None else off_value
-    on_value, off_value = (v if isinstance(v, Tensor) else constant(v, dtype)
-                           for v in (on_value, off_value))
+    values = []
+    for value in (on_value, off_value):
+        if value is not None:
+            value = convert_to_tensor(value, dtype_hint=dtype)
+            if dtype is not None and value.dtype is not dtype:
+                raise TypeError(f"OneHot: dtype {value.dtype.name} of on_value/off_value does "
+                                f"not match dtype parameter {dtype.name}")
+            dtype = value.dtype  # the second value must match the first
+        values.append(value)
+    dtype = dtype or dtypes.float32
+    on_value = constant(1, dtype) if values[0] is None else values[0]
+    off_value = constant(0, dtype) if values[1] is None else values[1]
     return execute("OneHot", indices, on_value, off_value, depth=int(depth),
                    axis=-1 if axis is None else int(axis), name=name)
 
