@@ -6,7 +6,7 @@ import re
 from ndflow.framework import context
 from ndflow.util import nest
 
-_NAME_RE = re.compile(r"^[A-Za-z_][\w.\-/]*$")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # TF: a valid Python identifier
 
 
 def _camel_to_snake(name):
@@ -79,28 +79,9 @@ class Module:
         return tuple(self._flatten(predicate=lambda v: isinstance(v, Module)))
 
     def _flatten(self, recursive=True, predicate=None):
-        seen = set()
-        found = []
-        self._walk(self, predicate, recursive, seen, found, {id(self)})
-        return found
-
-    @staticmethod
-    def _walk(module, predicate, recursive, seen, found, visiting):
-        ignored = getattr(module, "_TF_MODULE_IGNORED_PROPERTIES", frozenset())
-        attributes = vars(module)
-        for key in sorted(attributes):
-            if key in ignored:
-                continue
-            for leaf in _leaves(attributes[key]):
-                if id(leaf) in seen:
-                    continue
-                if predicate(leaf):
-                    seen.add(id(leaf))
-                    found.append(leaf)
-                if recursive and isinstance(leaf, Module) and id(leaf) not in visiting:
-                    visiting.add(id(leaf))
-                    Module._walk(leaf, predicate, recursive, seen, found, visiting)
-                    visiting.discard(id(leaf))
+        """The leaves of this module's attributes that satisfy `predicate`, as TF walks them:
+        attributes in name order, each leaf once; sub-modules after the module's own leaves."""
+        return list(_walk(self, predicate or (lambda _: True), recursive, {id(self)}, []))
 
     @classmethod
     def with_name_scope(cls, method):
@@ -121,12 +102,35 @@ def _is_variable(value):
     return getattr(value, "_is_ndflow_variable", False)
 
 
+def _walk(module, predicate, recursive, seen, stack):
+    if id(module) in stack:
+        recursive = False
+    ignored = getattr(module, "_TF_MODULE_IGNORED_PROPERTIES", frozenset())
+    attributes = vars(module)
+    submodules = []
+    for key in sorted(attributes):
+        if key in ignored:
+            continue
+        for leaf in _leaves(attributes[key]):
+            if id(leaf) in seen:
+                continue
+            seen.add(id(leaf))
+            if predicate(leaf):
+                yield leaf
+            if recursive and isinstance(leaf, Module):
+                submodules.append(leaf)
+    stack.append(id(module))
+    for submodule in submodules:
+        yield from _walk(submodule, predicate, recursive, seen, stack)
+    stack.pop()
+
+
 def _leaves(value):
     if isinstance(value, Module) or _is_variable(value):
         return [value]
     if nest.is_nested(value):
         try:
-            return [leaf for leaf in nest.flatten(value)]
-        except Exception:  # noqa: BLE001 - unusual containers are not walked, as in TF
+            return nest.flatten(value)
+        except (TypeError, ValueError):  # unusual containers are not walked
             return []
-    return []
+    return [value]

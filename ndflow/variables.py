@@ -13,11 +13,18 @@ import numpy as np
 
 from ndflow.framework import context, dtypes, errors, op_registry
 from ndflow.framework.device import CPU_NAME
-from ndflow.framework.tensor import EagerTensor, Tensor, constant_array, convert_to_tensor
+from ndflow.framework.tensor import (EagerTensor, Tensor, _numpy_text, constant_array,
+                                     convert_to_tensor)
 from ndflow.framework.tensor_shape import TensorShape, as_shape
 from ndflow.ops import array as array_ops
 
 _uid = itertools.count(1)
+_created = 0
+
+
+def creation_count():
+    """How many variables have been created so far (tf.function checks it between calls)."""
+    return _created
 
 
 class VariableSynchronization(enum.Enum):
@@ -41,8 +48,9 @@ def _as_array(value, dtype, what):
     if isinstance(value, Tensor) or hasattr(type(value), "__tf_tensor__"):
         tensor = convert_to_tensor(value)
         if dtype is not None and tensor.dtype is not dtype:
-            raise errors.InvalidArgumentError(
-                f"{what}: cannot assign a {tensor.dtype.name} value to a {dtype.name} variable")
+            raise ValueError(f"{what}: Tensor conversion requested dtype {dtype.name} for Tensor "
+                             f"with dtype {tensor.dtype.name} (ndflow does not cast; use "
+                             f"tf.cast)")
         return tensor._value, tensor.dtype
     array, out_dtype = constant_array(value, dtype)
     return array, out_dtype
@@ -54,7 +62,8 @@ class Variable:
     Args:
       initial_value: a tensor, array, Python value, or a callable returning one.
       trainable: watched by GradientTape automatically (default True).
-      validate_shape: when False, assignments may change the shape.
+      validate_shape: kept for TF compatibility; eagerly the initial value's shape is always
+        known, so (as in TF) only `shape` with None dimensions lets assignments change it.
       name: the variable's name (`name:0` is reported, as in TF).
       dtype: converts the initial value to this dtype.
       constraint: a function applied after optimizer updates (Keras uses it).
@@ -77,13 +86,11 @@ class Variable:
             initial_value = initial_value()
         if dtype is not None:
             dtype = dtypes.as_dtype(dtype)
-            if isinstance(initial_value, Tensor) and initial_value.dtype is not dtype:
-                initial_value = array_ops.cast(initial_value, dtype)
-        array, self._dtype = _as_array(initial_value, dtype, "Variable")
+        array, self._dtype = _as_array(initial_value, dtype, "Variable initial_value")
         self._array = np.array(array, copy=True)
         if constraint is not None and not callable(constraint):
-            raise ValueError(f"The `constraint` argument must be a callable. Received: "
-                             f"{constraint!r}")
+            raise ValueError(f"Argument `constraint` must be None or a callable. Got a "
+                             f"{type(constraint)}: {constraint!r}")
         if synchronization == VariableSynchronization.ON_READ and trainable:
             raise ValueError("Synchronization value can be set to VariableSynchronization."
                              "ON_READ only for non-trainable variables.")
@@ -100,13 +107,14 @@ class Variable:
                 raise ValueError(f"Variable: initial value shape {self._array.shape} is not "
                                  f"compatible with shape {shape}")
             self._shape = shape
-        elif validate_shape:
-            self._shape = TensorShape(self._array.shape)
         else:
-            self._shape = TensorShape(None)
+            # Eagerly the initial value's shape is known, so TF fixes it even when
+            # validate_shape=False; only an explicit `shape` with None dims lets it change.
+            self._shape = TensorShape(self._array.shape)
         base = name if name is not None else "Variable"
-        base = base[:-2] if base.endswith(":0") else base
-        self._name = context.state.name_scope + base
+        self._name = context.state.name_scope + base  # TF keeps a given ':0' ('x:0:0')
+        global _created
+        _created += 1
         self._unique_id = next(_uid)
         self._initial_value = EagerTensor(self._array, self._dtype)
 
@@ -145,7 +153,7 @@ class Variable:
 
     @property
     def shape(self):
-        return self._shape if self._shape.rank is not None else TensorShape(self._array.shape)
+        return self._shape
 
     def get_shape(self):
         return self.shape
@@ -207,29 +215,42 @@ class Variable:
     # --- assignment --------------------------------------------------------------------------
 
     def _checked(self, value, what):
-        array, _ = _as_array(value, self._dtype, f"{what} to variable '{self._name}'")
-        if self._validate_shape and self._shape.rank is not None:
-            if not self._shape.is_compatible_with(array.shape):
-                raise ValueError(
-                    f"{what}: cannot assign a value of shape {tuple(array.shape)} to variable "
-                    f"'{self._name}' of shape {self._shape}")
+        array, _ = _as_array(value, self._dtype, f"{what} to variable '{self.name}'")
+        if not self._shape.is_compatible_with(array.shape):
+            raise ValueError(
+                f"Cannot assign value to variable '{self.name}': Shape mismatch. The variable "
+                f"shape {self._shape}, and the assigned value shape {tuple(array.shape)} are "
+                f"incompatible.")
         return array
 
+    def _set_array(self, array):
+        """Replaces the value with `array` (already of the variable's dtype); used by the
+        graph-mode assign ops. A new array, so earlier reads keep their value."""
+        self._array = np.array(self._checked(array, "assign"), copy=True)
+
+    def _updated(self, delta, what, update):
+        delta, _ = _as_array(delta, self._dtype, f"{what} to variable '{self.name}'")
+        if delta.shape != self._array.shape:
+            raise errors.InvalidArgumentError(
+                f"{what}: Cannot update variable '{self.name}' with shape "
+                f"{list(self._array.shape)} using a Tensor with shape {list(delta.shape)}, "
+                f"shapes must be equal.")
+        return update(self._array, delta).astype(self._array.dtype, copy=False)
+
     def assign(self, value, use_locking=None, name=None, read_value=True):
-        """Sets the variable to `value` (same dtype; same shape unless validate_shape=False)."""
+        """Sets the variable to `value` (same dtype, a shape compatible with `shape`); returns
+        the variable (None with read_value=False)."""
         self._array = np.array(self._checked(value, "assign"), copy=True)
         return self if read_value else None
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
-        """Adds `delta` to the variable."""
-        delta = self._checked(delta, "assign_add")
-        self._array = _broadcast_result(self._array + delta, self)
+        """Adds `delta` (same shape and dtype) to the variable; returns the variable."""
+        self._array = self._updated(delta, "assign_add", np.add)
         return self if read_value else None
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
-        """Subtracts `delta` from the variable."""
-        delta = self._checked(delta, "assign_sub")
-        self._array = _broadcast_result(self._array - delta, self)
+        """Subtracts `delta` (same shape and dtype) from the variable; returns the variable."""
+        self._array = self._updated(delta, "assign_sub", np.subtract)
         return self if read_value else None
 
     def _assign_slice(self, key, value):
@@ -291,25 +312,19 @@ class Variable:
 
     def __deepcopy__(self, memo):
         copied = Variable(np.array(self._array, copy=True), trainable=self._trainable,
-                          name=self._name, constraint=self._constraint,
+                          name=self._name, constraint=self._constraint, shape=self._shape,
                           validate_shape=self._validate_shape)
+        copied._name = self._name  # not re-prefixed by the current name scope
         memo[id(self)] = copied
         return copied
 
     def __repr__(self):
-        value = repr(np.asarray(self._array)) if self._array.ndim else repr(self.numpy())
+        value = _numpy_text(self._array, self._dtype, is_repr=True)
         return (f"<tf.Variable '{self.name}' shape={self.shape} dtype={self._dtype.name}, "
                 f"numpy={value}>")
 
     def __str__(self):
         return self.__repr__()
-
-
-def _broadcast_result(array, variable):
-    if variable._validate_shape and array.shape != variable._array.shape:
-        raise ValueError(f"cannot update variable '{variable._name}' of shape "
-                         f"{variable._array.shape} with a delta of shape {array.shape}")
-    return array.astype(variable._array.dtype, copy=False)
 
 
 def _numpy_key(key):
