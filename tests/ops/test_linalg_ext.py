@@ -1,0 +1,513 @@
+"""Tests for ndflow/ops/linalg_ext.py: decompositions and solvers against NumPy/SciPy (values,
+batches, dtypes), gradients against finite differences, error paths, and TF when installed.
+
+Decompositions are checked through what is unique about them (reconstruction, orthonormality,
+triangularity, gauge-invariant functions), not through the signs a LAPACK build happens to pick.
+"""
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+import ndflow as tf
+from ndflow.framework import errors
+from tests.helpers import assert_close, check_grad, check_op
+
+RNG = np.random.default_rng(0)
+DTYPES = ["float32", "float64", "complex64", "complex128"]
+BATCHES = [(), (2,), (2, 3)]
+TOL = {"float16": 1e-2, "float32": 1e-4, "float64": 1e-10, "complex64": 1e-4,
+       "complex128": 1e-10}
+
+
+def rand(*shape, dtype="float64"):
+    values = RNG.uniform(-1, 1, size=shape)
+    if np.dtype(dtype).kind == "c":
+        values = values + 1j * RNG.uniform(-1, 1, size=shape)
+    return values.astype(dtype)
+
+
+def well_conditioned(*shape, dtype="float64"):
+    """Random square matrices plus n * I: comfortably invertible."""
+    return (rand(*shape, dtype=dtype) + shape[-1] * np.eye(shape[-1])).astype(dtype)
+
+
+def positive_definite(*shape, dtype="float64"):
+    x = rand(*shape, dtype=dtype)
+    gram = x @ np.conj(np.swapaxes(x, -1, -2))
+    return (gram + shape[-1] * np.eye(shape[-1])).astype(dtype)
+
+
+def hermitian(*shape, dtype="float64"):
+    x = rand(*shape, dtype=dtype)
+    return ((x + np.conj(np.swapaxes(x, -1, -2))) / 2).astype(dtype)
+
+
+def adjoint(x):
+    return np.conj(np.swapaxes(x, -1, -2))
+
+
+def close(actual, expected, dtype, scale=1.0):
+    tol = TOL[dtype] * scale
+    assert_close(np.asarray(actual), expected, rtol=tol, atol=tol)
+
+
+# --- inverse and determinants ----------------------------------------------------------------
+
+@pytest.mark.parametrize("batch", BATCHES, ids=["matrix", "batch", "batch2"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("use_adjoint", [False, True], ids=["plain", "adjoint"])
+def test_inv_values(batch, dtype, use_adjoint):
+    a = well_conditioned(*batch, 3, 3, dtype=dtype)
+    expected = np.linalg.inv(adjoint(a) if use_adjoint else a)
+    close(tf.linalg.inv(a, adjoint=use_adjoint), expected, dtype)
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 2, 2), (2, 0, 0)], ids=["0x0", "empty-batch",
+                                                                      "batch-of-0x0"])
+def test_inv_det_empty(shape):
+    a = np.ones(shape, np.float32)
+    check_op(tf.linalg.inv, np.linalg.inv, a)
+    check_op(tf.linalg.det, np.linalg.det, a)
+
+
+def test_inv_float16_runs_in_float32():
+    a = well_conditioned(3, 3).astype(np.float16)
+    result = tf.linalg.inv(a)
+    assert result.dtype == tf.float16
+    close(result, np.linalg.inv(a.astype(np.float32)), "float16")
+
+
+@pytest.mark.parametrize("batch", BATCHES, ids=["matrix", "batch", "batch2"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_det_and_slogdet_values(batch, dtype):
+    a = rand(*batch, 4, 4, dtype=dtype)
+    close(tf.linalg.det(a), np.linalg.det(a), dtype)
+    sign, log_abs = tf.linalg.slogdet(a)
+    want_sign, want_log = np.linalg.slogdet(a)
+    assert sign.dtype == log_abs.dtype == tf.as_dtype(dtype)
+    close(sign, want_sign, dtype)
+    close(log_abs, want_log, dtype)
+
+
+def test_slogdet_singular_gives_zero_sign_and_minus_inf():
+    sign, log_abs = tf.linalg.slogdet(np.zeros((2, 2), np.float32))
+    assert sign.numpy() == 0 and log_abs.numpy() == -np.inf
+
+
+def test_slogdet_named_tuple():
+    result = tf.linalg.slogdet(well_conditioned(2, 2))
+    assert result.sign.shape == () and result.log_abs_determinant.shape == ()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
+def test_logdet_values(dtype):
+    a = positive_definite(2, 4, 4, dtype=dtype)
+    result = tf.linalg.logdet(a)
+    assert result.dtype == tf.as_dtype(dtype).real_dtype
+    close(result, np.linalg.slogdet(a)[1], dtype)
+
+
+# --- solvers ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("batch", BATCHES, ids=["matrix", "batch", "batch2"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("use_adjoint", [False, True], ids=["plain", "adjoint"])
+def test_solve_values(batch, dtype, use_adjoint):
+    a = well_conditioned(*batch, 3, 3, dtype=dtype)
+    b = rand(*batch, 3, 2, dtype=dtype)
+    expected = np.linalg.solve(adjoint(a) if use_adjoint else a, b)
+    close(tf.linalg.solve(a, b, adjoint=use_adjoint), expected, dtype)
+
+
+@pytest.mark.parametrize("lower", [True, False], ids=["lower", "upper"])
+@pytest.mark.parametrize("use_adjoint", [False, True], ids=["plain", "adjoint"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_triangular_solve_values(lower, use_adjoint, dtype):
+    a = well_conditioned(2, 4, 4, dtype=dtype)  # the other triangle must be ignored
+    b = rand(2, 4, 3, dtype=dtype)
+    triangle = np.tril(a) if lower else np.triu(a)
+    expected = np.linalg.solve(adjoint(triangle) if use_adjoint else triangle, b)
+    result = tf.linalg.triangular_solve(a, b, lower=lower, adjoint=use_adjoint)
+    close(result, expected, dtype)
+
+
+@pytest.mark.parametrize("shape_a,shape_b", [((3, 3), (2, 3, 2)), ((2, 1, 3, 3), (4, 3, 1)),
+                                             ((2, 3, 3), (3, 2))],
+                         ids=["matrix-vs-batch", "broadcast-both", "batch-vs-matrix"])
+def test_triangular_solve_broadcasts_batch(shape_a, shape_b):
+    a = well_conditioned(*shape_a)
+    b = rand(*shape_b)
+    expected = np.linalg.solve(np.broadcast_to(np.tril(a), np.broadcast_shapes(
+        shape_a[:-2], shape_b[:-2]) + shape_a[-2:]), b)
+    close(tf.linalg.triangular_solve(a, b), expected, "float64")
+
+
+def test_triangular_solve_zero_pivot_gives_inf_like_tf():
+    result = tf.linalg.triangular_solve(np.zeros((2, 2), np.float32), np.ones((2, 1),
+                                                                             np.float32))
+    assert np.isinf(result.numpy()[0, 0]) and np.isnan(result.numpy()[1, 0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cholesky_and_cholesky_solve(dtype):
+    a = positive_definite(2, 4, 4, dtype=dtype)
+    chol = tf.linalg.cholesky(a)
+    close(chol, np.linalg.cholesky(a), dtype)
+    b = rand(2, 4, 3, dtype=dtype)
+    close(tf.linalg.cholesky_solve(chol, b), np.linalg.solve(a, b), dtype, scale=10)
+
+
+def test_cholesky_reads_only_the_lower_triangle():
+    a = positive_definite(3, 3)
+    junk = a + np.triu(np.full((3, 3), 7.0), 1)
+    close(tf.linalg.cholesky(junk), np.linalg.cholesky(a), "float64")
+
+
+def test_cholesky_not_positive_definite_gives_nan_like_tf():
+    a = np.stack([np.array([[1.0, 2.0], [2.0, 1.0]]), positive_definite(2, 2)])
+    result = tf.linalg.cholesky(a).numpy()
+    assert np.isnan(result[0]).any()
+    close(result[1], np.linalg.cholesky(a[1]), "float64")
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 5, 3), (3, 5), (2, 3, 5), (4, 4)],
+                         ids=["tall", "tall-batch", "wide", "wide-batch", "square"])
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "robust"])
+def test_lstsq_matches_numpy(shape, fast):
+    a = rand(*shape)
+    b = rand(*shape[:-1], 2)
+    # both paths give the least-squares solution of minimum norm for full-rank input
+    expected = np.linalg.pinv(a) @ b
+    close(tf.linalg.lstsq(a, b, fast=fast), expected, "float64", scale=1e3)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5)], ids=["tall", "wide"])
+def test_lstsq_l2_regularizer(shape):
+    a = rand(*shape)
+    b = rand(shape[0], 2)
+    l2 = 0.5
+    expected = np.linalg.solve(a.T @ a + l2 * np.eye(shape[1]), a.T @ b)
+    close(tf.linalg.lstsq(a, b, l2_regularizer=l2), expected, "float64", scale=1e3)
+    # TF's robust path ignores the regularizer
+    close(tf.linalg.lstsq(a, b, l2_regularizer=l2, fast=False), np.linalg.pinv(a) @ b,
+          "float64", scale=1e3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "complex64"])
+def test_lstsq_dtypes(dtype):
+    a = rand(5, 3, dtype=dtype)
+    b = rand(5, 1, dtype=dtype)
+    result = tf.linalg.lstsq(a, b)
+    assert result.dtype == tf.as_dtype(dtype)
+    close(result, np.linalg.lstsq(a, b, rcond=None)[0], dtype, scale=10)
+
+
+# --- QR, SVD, eigh ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 5, 3), (2, 3, 3, 5)],
+                         ids=["square", "tall", "wide", "tall-batch", "wide-batch2"])
+@pytest.mark.parametrize("full_matrices", [False, True], ids=["reduced", "full"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_qr_reconstructs(shape, full_matrices, dtype):
+    a = rand(*shape, dtype=dtype)
+    q, r = tf.linalg.qr(a, full_matrices=full_matrices)
+    rows, cols = shape[-2:]
+    inner = rows if full_matrices else min(rows, cols)
+    assert q.shape == shape[:-2] + (rows, inner) and r.shape == shape[:-2] + (inner, cols)
+    q, r = q.numpy(), r.numpy()
+    close(q @ r, a, dtype)
+    close(adjoint(q) @ q, np.broadcast_to(np.eye(inner), q.shape[:-2] + (inner, inner)), dtype)
+    close(np.tril(r, -1), np.zeros_like(r), dtype)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 5, 3), (2, 3, 3, 5)],
+                         ids=["square", "tall", "wide", "tall-batch", "wide-batch2"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_svd_values(shape, dtype):
+    a = rand(*shape, dtype=dtype)
+    s, u, v = tf.linalg.svd(a)
+    assert s.dtype == tf.as_dtype(dtype).real_dtype and u.dtype == tf.as_dtype(dtype)
+    close(s, np.linalg.svd(a, compute_uv=False), dtype)
+    close((u.numpy() * s.numpy()[..., None, :]) @ adjoint(v.numpy()), a, dtype)
+    close(tf.linalg.svd(a, compute_uv=False), np.linalg.svd(a, compute_uv=False), dtype)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5)], ids=["tall", "wide"])
+def test_svd_full_matrices_shapes_and_orthogonality(shape):
+    a = rand(*shape)
+    s, u, v = tf.linalg.svd(a, full_matrices=True)
+    assert u.shape == (shape[0], shape[0]) and v.shape == (shape[1], shape[1])
+    close(u.numpy().T @ u.numpy(), np.eye(shape[0]), "float64")
+    close(v.numpy().T @ v.numpy(), np.eye(shape[1]), "float64")
+    sigma = np.zeros(shape)
+    sigma[range(3), range(3)] = s.numpy()
+    close(u.numpy() @ sigma @ v.numpy().T, a, "float64")
+
+
+@pytest.mark.parametrize("batch", BATCHES, ids=["matrix", "batch", "batch2"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_eigh_values(batch, dtype):
+    a = hermitian(*batch, 4, 4, dtype=dtype)
+    e, v = tf.linalg.eigh(a)
+    assert e.dtype == v.dtype == tf.as_dtype(dtype)  # TF: complex input, complex eigenvalues
+    close(e, np.linalg.eigvalsh(a), dtype)
+    close(a @ v.numpy(), v.numpy() * e.numpy()[..., None, :], dtype)
+    close(tf.linalg.eigvalsh(a), np.linalg.eigvalsh(a), dtype)
+
+
+def test_eigh_reads_only_the_lower_triangle():
+    a = hermitian(4, 4)
+    junk = a + np.triu(np.full((4, 4), 5.0), 1)
+    close(tf.linalg.eigvalsh(junk), np.linalg.eigvalsh(a), "float64")
+
+
+# --- expm, cross, LU -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [0.01, 1.0, 30.0], ids=["small", "unit", "squarings"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_expm_matches_scipy(scale, dtype):
+    a = rand(3, 4, 4, dtype=dtype) * scale
+    expected = np.stack([scipy.linalg.expm(m) for m in a])
+    result = tf.linalg.expm(a)
+    assert result.dtype == tf.as_dtype(dtype)
+    tol = TOL[dtype] * (100 if scale > 1 else 1)
+    assert_close(result.numpy(), expected, rtol=tol, atol=tol * np.abs(expected).max())
+
+
+def test_expm_mixed_norms_in_one_batch_and_empty():
+    a = np.stack([np.zeros((2, 2)), rand(2, 2) * 50, rand(2, 2) * 0.1])
+    close(tf.linalg.expm(a), np.stack([scipy.linalg.expm(m) for m in a]), "float64", 1e3)
+    assert tf.linalg.expm(np.zeros((0, 3, 3))).shape == (0, 3, 3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
+def test_cross_values(dtype):
+    a = (rand(2, 4, 3) * 10).astype(dtype)
+    b = (rand(2, 4, 3) * 10).astype(dtype)
+    check_op(tf.linalg.cross, np.cross, a, b)
+
+
+@pytest.mark.parametrize("batch", BATCHES, ids=["matrix", "batch", "batch2"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lu_matches_scipy(batch, dtype):
+    a = rand(*batch, 4, 4, dtype=dtype)
+    packed, perm = tf.linalg.lu(a)
+    assert perm.dtype == tf.int32 and perm.shape == batch + (4,)
+    # LAPACK pivots complex columns on |re| + |im|, TF (Eigen) on |z|: compare real ones only
+    for index in np.ndindex(*batch) if np.dtype(dtype).kind == "f" else ():
+        lu_scipy, pivots = scipy.linalg.lu_factor(a[index])
+        close(packed.numpy()[index], lu_scipy, dtype)
+        order = np.arange(4)
+        for row, pivot in enumerate(pivots):  # LAPACK swaps -> TF's permutation vector
+            order[[row, pivot]] = order[[pivot, row]]
+        np.testing.assert_array_equal(perm.numpy()[index], order)
+    close(tf.linalg.lu_reconstruct(packed, perm), a, dtype)
+
+
+def test_lu_output_idx_type_and_solvers():
+    a = well_conditioned(2, 3, 3)
+    b = rand(2, 3, 2)
+    packed, perm = tf.linalg.lu(a, output_idx_type=tf.int64)
+    assert perm.dtype == tf.int64
+    close(tf.linalg.lu_solve(packed, perm, b), np.linalg.solve(a, b), "float64")
+    close(tf.linalg.lu_matrix_inverse(packed, perm), np.linalg.inv(a), "float64")
+
+
+# --- SVD composites --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 5), (4, 4)], ids=["tall", "wide-batch",
+                                                                  "square"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pinv_values(shape, dtype):
+    a = rand(*shape, dtype=dtype)
+    close(tf.linalg.pinv(a), np.linalg.pinv(a), dtype, scale=10)
+
+
+def test_pinv_drops_small_singular_values():
+    a = np.outer([1.0, 2.0, 3.0], [1.0, -1.0])  # rank 1
+    close(tf.linalg.pinv(a), np.linalg.pinv(a), "float64", scale=1e3)
+    close(tf.linalg.pinv(a, rcond=0.1), np.linalg.pinv(a, rcond=0.1), "float64", scale=1e3)
+
+
+def test_matrix_rank_values():
+    a = np.stack([np.eye(3), np.outer([1.0, 2, 3], [1.0, 1, 1]), np.zeros((3, 3))])
+    result = tf.linalg.matrix_rank(a)
+    assert result.dtype == tf.int32
+    np.testing.assert_array_equal(result.numpy(), [3, 1, 0])
+    np.testing.assert_array_equal(tf.linalg.matrix_rank(np.diag([1.0, 1e-3]), tol=1e-2), 1)
+
+
+# --- gradients -------------------------------------------------------------------------------
+
+def symmetrized(fn):
+    """fn on (x + x^T) / 2: finite differences then see the symmetric matrix the op reads."""
+    return lambda x: fn((x + tf.linalg.matrix_transpose(x)) * 0.5)
+
+
+@pytest.mark.parametrize("use_adjoint", [False, True], ids=["plain", "adjoint"])
+def test_inv_grad_second_order(use_adjoint):
+    check_grad(lambda x: tf.linalg.inv(x, adjoint=use_adjoint), well_conditioned(2, 3, 3),
+               order=2)
+
+
+def test_det_grad_second_order():
+    check_grad(tf.linalg.det, well_conditioned(2, 3, 3), order=2)
+
+
+def test_slogdet_grad():
+    a = rand(2, 3, 3)  # mixed signs of the determinant
+    check_grad(lambda x: tf.linalg.slogdet(x)[1], a, order=2)
+
+
+def test_logdet_grad():
+    check_grad(symmetrized(tf.linalg.logdet), positive_definite(2, 3, 3), order=1)
+
+
+@pytest.mark.parametrize("use_adjoint", [False, True], ids=["plain", "adjoint"])
+def test_solve_grad_second_order(use_adjoint):
+    check_grad(lambda a, b: tf.linalg.solve(a, b, adjoint=use_adjoint),
+               well_conditioned(2, 3, 3), rand(2, 3, 2), order=2)
+
+
+@pytest.mark.parametrize("lower", [True, False], ids=["lower", "upper"])
+@pytest.mark.parametrize("use_adjoint", [False, True], ids=["plain", "adjoint"])
+def test_triangular_solve_grad(lower, use_adjoint):
+    check_grad(lambda a, b: tf.linalg.triangular_solve(a, b, lower=lower, adjoint=use_adjoint),
+               well_conditioned(2, 3, 3), rand(2, 3, 2), order=2)
+
+
+def test_triangular_solve_grad_sums_broadcast_batch():
+    check_grad(tf.linalg.triangular_solve, well_conditioned(3, 3), rand(2, 3, 2), order=1)
+    check_grad(tf.linalg.triangular_solve, well_conditioned(2, 1, 3, 3), rand(4, 3, 1))
+
+
+def test_cholesky_grad():
+    check_grad(symmetrized(tf.linalg.cholesky), positive_definite(2, 3, 3), order=2)
+
+
+def test_cholesky_solve_grad():
+    check_grad(lambda a, b: tf.linalg.cholesky_solve(tf.linalg.cholesky(a), b),
+               positive_definite(3, 3), rand(3, 2), wrt=[1])
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 3), (3, 5), (2, 2, 4)],
+                         ids=["square", "tall", "wide", "wide-batch"])
+def test_qr_grad(shape):
+    a = rand(*shape) + np.eye(*shape[-2:])
+    check_grad(lambda x: tf.linalg.qr(x)[0], a)
+    check_grad(lambda x: tf.linalg.qr(x)[1], a)
+    check_grad(lambda x: tf.linalg.qr(x).q * 2.0 + tf.linalg.qr(x).r[..., :1, :1], a)
+
+
+def test_qr_grad_full_matrices_square_and_wide():
+    check_grad(lambda x: tf.linalg.qr(x, full_matrices=True)[0], rand(3, 3) + np.eye(3))
+    check_grad(lambda x: tf.linalg.qr(x, full_matrices=True)[1], rand(2, 4) + np.eye(2, 4))
+
+
+def _distinct_singular_values(*shape):
+    """Random matrices with well-separated singular values (the SVD gradient needs them)."""
+    rows, cols = shape[-2:]
+    inner = min(rows, cols)
+    u = np.linalg.qr(rand(*shape[:-2], rows, rows))[0][..., :inner]
+    v = np.linalg.qr(rand(*shape[:-2], cols, cols))[0][..., :inner]
+    s = np.arange(inner, 0, -1) + 1.0
+    return (u * s[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+SVD_SHAPES = [(3, 3), (4, 3), (3, 4), (2, 4, 2)]
+SVD_IDS = ["square", "tall", "wide", "tall-batch"]
+
+
+@pytest.mark.parametrize("shape", SVD_SHAPES, ids=SVD_IDS)
+def test_svd_grad_of_singular_values(shape):
+    a = _distinct_singular_values(*shape)
+    check_grad(lambda x: tf.linalg.svd(x, compute_uv=False), a, order=2)
+    check_grad(lambda x: tf.linalg.svd(x)[0], a)
+
+
+@pytest.mark.parametrize("shape", SVD_SHAPES, ids=SVD_IDS)
+def test_svd_grad_of_gauge_invariant_functions(shape):
+    a = _distinct_singular_values(*shape)
+
+    def projectors(x):  # u u^T and v v^T (sign-free), weighted by s
+        s, u, v = tf.linalg.svd(x)
+        left = tf.linalg.matmul(u, u * s[..., None, :], transpose_b=True)
+        right = tf.linalg.matmul(v * s[..., None, :] ** 2, v, transpose_b=True)
+        return tf.concat([tf.reshape(left, [-1]), tf.reshape(right, [-1])], 0)
+
+    def column_products(x):  # u_i v_i^T per singular pair (invariant to the joint sign)
+        _, u, v = tf.linalg.svd(x)
+        return u[..., :, None, :] * v[..., None, :, :]
+
+    check_grad(projectors, a)
+    check_grad(column_products, a)
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (2, 3)], ids=["tall", "wide"])
+def test_svd_grad_full_matrices_off_by_one(shape):
+    a = _distinct_singular_values(*shape)
+
+    def products(x):
+        _, u, v = tf.linalg.svd(x, full_matrices=True)
+        return tf.concat([tf.reshape(u[..., :, None, :2] * u[..., None, :, :2], [-1]),
+                          tf.reshape(v[..., :, None, :] * v[..., None, :, :], [-1])], 0)
+
+    check_grad(products, a)
+
+
+def _distinct_eigenvalues(*shape):
+    q = np.linalg.qr(rand(*shape))[0]
+    e = np.arange(shape[-1]) * 1.5 - 2.0
+    return (q * e[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def test_eigh_grad():
+    a = _distinct_eigenvalues(2, 3, 3)
+    check_grad(lambda x: tf.linalg.eigh(x)[0], a, order=2)
+    check_grad(tf.linalg.eigvalsh, a, order=2)
+    check_grad(lambda x: tf.linalg.eigh(x)[1] ** 2, a)  # squared: free of the sign gauge
+
+
+def test_eigh_grad_is_lower_triangular_like_tf():
+    a = tf.constant(_distinct_eigenvalues(3, 3))
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        total = tf.reduce_sum(tf.linalg.eigh(a)[1] ** 2 * np.arange(9.0).reshape(3, 3))
+    grad = tape.gradient(total, a).numpy()
+    np.testing.assert_array_equal(np.triu(grad, 1), 0)
+
+
+@pytest.mark.parametrize("scale", [0.3, 4.0], ids=["no-squaring", "squarings"])
+def test_expm_grad(scale):
+    check_grad(tf.linalg.expm, rand(2, 3, 3) * scale, order=1, rtol=1e-6 * scale)
+
+
+def test_expm_grad_second_order():
+    check_grad(tf.linalg.expm, rand(2, 2) * 0.5, order=2)
+
+
+def test_cross_grad_second_order():
+    check_grad(tf.linalg.cross, rand(2, 3), rand(2, 3), order=2)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (3, 3)], ids=["tall", "wide", "square"])
+@pytest.mark.parametrize("l2", [0.0, 0.5], ids=["plain", "l2"])
+def test_lstsq_grad(shape, l2):
+    check_grad(lambda a, b: tf.linalg.lstsq(a, b, l2_regularizer=l2),
+               rand(*shape) + np.eye(*shape), rand(shape[0], 2))
+
+
+def test_lstsq_grad_robust_path_full_rank():
+    check_grad(lambda a, b: tf.linalg.lstsq(a, b, fast=False), rand(4, 3) + np.eye(4, 3),
+               rand(4, 1))
+
+
+def test_lu_grad():
+    a = well_conditioned(2, 3, 3)
+    check_grad(lambda x: tf.linalg.lu(x).lu, a)
+    check_grad(lambda x: tf.linalg.lu_solve(*tf.linalg.lu(x), tf.constant(np.ones((3, 1)))), a)
+
+
+def test_pinv_grad():
+    check_grad(tf.linalg.pinv, _distinct_singular_values(3, 2))
