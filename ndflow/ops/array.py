@@ -232,8 +232,8 @@ def stop_gradient(input, name=None):  # noqa: A002
 class Reshape:
     def infer(x, shape):
         target = _value_shape(shape, "Reshape")
-        if target is None or x.shape is None:
-            return Spec(target, x.dtype)
+        if target is None or x.shape is None or shape.value is None:
+            return Spec(target, x.dtype)  # None dims here are unknown, not -1
         known = [d for d in target if d is not None]
         size = int(np.prod(known)) if known else 1
         if None not in x.shape:

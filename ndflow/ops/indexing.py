@@ -372,22 +372,43 @@ class GatherV2:
 def _gather_dense_grad(dy, params, indices, axis, batch_dims):
     """Sums dy's slices back into params' positions: GatherV2's gradient for axis/batch_dims > 0.
 
-    View params as [batch, outer, limit, inner] and dy as [batch, outer, n, inner]; each
+    View params as [batch, outer, limit, inner] and dy as [batch, outer, count, inner]; each
     (batch, index) pair becomes one row of a scatter_nd into [batch * limit, outer, inner].
     """
-    shape = params.shape.as_list()
-    batch = int(np.prod(shape[:batch_dims]))
-    outer = int(np.prod(shape[batch_dims:axis]))
-    limit = shape[axis]
-    inner = int(np.prod(shape[axis + 1:]))
-    count = int(np.prod(indices.shape.as_list()[batch_dims:]))
-    rows = manip.transpose(array_ops.reshape(dy, [batch, outer, count, inner]), [0, 2, 1, 3])
-    rows = array_ops.reshape(rows, [batch * count, outer, inner])
+    batch, outer, limit, inner, count = _gather_sizes(params, indices, axis, batch_dims)
+    rows = manip.transpose(array_ops.reshape(dy, _dims(batch, outer, count, inner)), [0, 2, 1, 3])
+    rows = array_ops.reshape(rows, _dims(batch * count, outer, inner))
     offsets = array_ops.range(0, batch * limit, limit, dtype=indices.dtype)
-    targets = array_ops.reshape(indices, [batch, count]) + array_ops.reshape(offsets, [batch, 1])
-    summed = scatter_nd(array_ops.reshape(targets, [-1, 1]), rows, [batch * limit, outer, inner])
-    summed = array_ops.reshape(summed, [batch, limit, outer, inner])
-    return array_ops.reshape(manip.transpose(summed, [0, 2, 1, 3]), shape)
+    targets = array_ops.reshape(indices, _dims(batch, count)) + array_ops.reshape(offsets, [-1, 1])
+    summed = scatter_nd(array_ops.reshape(targets, [-1, 1]), rows,
+                        _dims(batch * limit, outer, inner))
+    summed = array_ops.reshape(summed, _dims(batch, limit, outer, inner))
+    return array_ops.reshape(manip.transpose(summed, [0, 2, 1, 3]), array_ops.shape_of(params))
+
+
+def _gather_sizes(params, indices, axis, batch_dims):
+    """(batch, outer, limit, inner, count) as ints when shapes are static, else int32 tensors."""
+    if params.shape.is_fully_defined() and indices.shape.is_fully_defined():
+        dims = params.shape.as_list()
+        count = int(np.prod(indices.shape.as_list()[batch_dims:]))
+        product = np.prod
+    else:
+        from ndflow.ops import reduce as reduce_ops  # noqa: PLC0415 - reduce is above indexing
+
+        dims = array_ops.shape(params)
+        count = reduce_ops.reduce_prod(array_ops.shape(indices)[batch_dims:])
+        product = reduce_ops.reduce_prod
+    sizes = (product(dims[:batch_dims]), product(dims[batch_dims:axis]), dims[axis],
+             product(dims[axis + 1:]), count)
+    return tuple(s if isinstance(s, Tensor) else int(s) for s in sizes)
+
+
+def _dims(*sizes):
+    """A shape argument from ints and int32 scalar tensors."""
+    if any(isinstance(s, Tensor) for s in sizes):
+        return manip.stack([array_ops.cast(s, dtypes.int32) if isinstance(s, Tensor) else s
+                            for s in sizes])
+    return list(sizes)
 
 
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):

@@ -70,7 +70,25 @@ class ConcatV2:
     def grad(op, dy):
         axis = op.get_attr("axis")
         sizes = [v.shape[axis] for v in op.inputs]
-        return split(dy, sizes, axis=axis)
+        if None not in sizes:
+            return split(dy, sizes, axis=axis)
+        return _concat_grad_dynamic(op, dy, axis)
+
+
+def _concat_grad_dynamic(op, dy, axis):
+    """ConcatV2's gradient when input sizes along `axis` are known only at run time."""
+    from ndflow.ops import indexing  # noqa: PLC0415 - indexing imports manip
+
+    rank = dy.shape.rank
+    axis %= rank
+    grads = []
+    offset = array_ops.constant(0, dtypes.int32)
+    for value in op.inputs:
+        size = array_ops.shape(value)
+        begin = stack([offset if i == axis else 0 for i in range(rank)])
+        grads.append(indexing.slice(dy, begin, size))
+        offset = offset + size[axis]
+    return grads
 
 
 def concat(values, axis, name=None):
@@ -690,8 +708,12 @@ def repeat(input, repeats, axis=None, name=None):  # noqa: A002
     axis = _axis_in_range("Repeat", int(axis), rank)
     repeats = array_ops.cast(convert_to_tensor(repeats, dtype_hint=dtypes.int32), dtypes.int32)
     if repeats.shape.rank == 0:
-        dims = data.shape.as_list()
-        dims[axis] = -1
+        if data.shape.is_fully_defined():
+            dims = data.shape.as_list()
+            dims[axis] = -1
+        else:
+            dynamic = array_ops.shape(data)
+            dims = concat([dynamic[:axis], [-1], dynamic[axis + 1:]], 0)
         return array_ops.reshape(_tile_axis(data, axis, repeats), dims, name=name)
     # TF's algorithm: tile to the longest count, then drop the extra copies with a mask
     from ndflow.ops import math as math_ops  # noqa: PLC0415 - math imports manip's users

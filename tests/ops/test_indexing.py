@@ -355,3 +355,32 @@ def test_boolean_mask_errors():
     with pytest.raises(ValueError, match=r"boolean_mask: Shapes \(2,\) and \(1,\) are "
                                          r"incompatible"):
         tf.boolean_mask(tf.constant(ARRAY), [True])
+
+
+# --- graph mode with unknown dimensions ------------------------------------------------------
+
+GRAPH_CASES = {
+    "getitem": lambda t: t[1:, ::-1, None, 0],
+    "gather_axis1": lambda t: tf.gather(t, [1, 0, 1], axis=1),
+    "slice": lambda t: tf.slice(t, [0, 1, 0], [-1, 1, 2]),
+    "boolean_mask": lambda t: tf.boolean_mask(t, [True, False]),
+    "where": lambda t: tf.where(t > 3.0, t, t * t),
+}
+
+
+@pytest.mark.parametrize("name", GRAPH_CASES, ids=GRAPH_CASES.keys())
+def test_traced_with_unknown_dims_matches_eager(name):
+    fn = GRAPH_CASES[name]
+
+    def value_and_grad(t):
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            out = fn(t)
+            total = tf.reduce_sum(out * out)
+        return out, tf.convert_to_tensor(tape.gradient(total, t))
+
+    traced = tf.function(value_and_grad,
+                         input_signature=[tf.TensorSpec([None, None, 4], tf.float32)])
+    x = tf.constant(ARRAY)
+    for got, want in zip(traced(x), value_and_grad(x)):
+        assert_close(got, want)
