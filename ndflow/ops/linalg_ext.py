@@ -93,6 +93,17 @@ def _broadcast_batch(op_name, a, b):
 
 # --- kernel helpers --------------------------------------------------------------------------
 
+def _check(valid):
+    """Kernels refuse bad shapes with a bare error; `execute` then asks infer for the message
+    (eager mode runs infer only when a kernel fails)."""
+    if not valid:
+        raise ValueError("invalid input shapes")
+
+
+def _square(x):
+    return x.ndim >= 2 and x.shape[-1] == x.shape[-2]
+
+
 def _lapack(xp, x):
     """LAPACK has no float16: such inputs run in float32 (the caller casts back)."""
     return x.astype(xp.float32) if x.dtype == xp.float16 else x
@@ -105,6 +116,7 @@ def _adjoint_array(xp, x):
 
 def _cholesky_array(xp, x):
     """Cholesky factors; like TF, a matrix that is not positive definite gives NaN."""
+    _check(_square(x))
     try:
         return xp.linalg.cholesky(x)
     except xp.linalg.LinAlgError:
@@ -121,6 +133,7 @@ def _cholesky_array(xp, x):
 
 def _triangular_solve_array(xp, a, b, lower, adjoint):
     """Solves with the `lower` (or upper) triangle of `a`; a zero pivot gives inf/nan as in TF."""
+    _check(_square(a) and b.ndim >= 2 and a.shape[-1] == b.shape[-2])
     a = xp.tril(a) if lower else xp.triu(a)
     if adjoint:
         a = _adjoint_array(xp, a)
@@ -166,8 +179,7 @@ def _static_dims(x, op_name):
     dims = x.shape.as_list() if x.shape.rank is not None else None
     if dims is None or dims[-1] is None or dims[-2] is None:
         raise errors.UnimplementedError(
-            f"{op_name}: the gradient needs the matrix dimensions when the graph is built, got "
-            f"shape {x.shape}")
+            f"{op_name}: the gradient needs static matrix dimensions, got shape {x.shape}")
     return dims[-2], dims[-1]
 
 
@@ -208,6 +220,7 @@ class MatrixInverse:
         return Spec(_matrix("MatrixInverse", x, square=True), x.dtype)
 
     def kernel(xp, x, adjoint):
+        _check(_square(x))
         a = _adjoint_array(xp, x) if adjoint else x
         try:
             return xp.linalg.inv(_lapack(xp, a)).astype(x.dtype, copy=False)
@@ -299,6 +312,8 @@ class MatrixSolve:
         return Spec(_solve_shape("MatrixSolve", matrix, rhs), matrix.dtype)
 
     def kernel(xp, matrix, rhs, adjoint):
+        _check(_square(matrix) and rhs.ndim == matrix.ndim and
+               rhs.shape[:-2] == matrix.shape[:-2] and rhs.shape[-2] == matrix.shape[-1])
         a = _adjoint_array(xp, matrix) if adjoint else matrix
         try:
             return xp.linalg.solve(_lapack(xp, a), _lapack(xp, rhs)).astype(rhs.dtype,
@@ -384,6 +399,8 @@ class MatrixSolveLs:
         return Spec(_solve_shape("MatrixSolveLs", matrix, rhs, square=False), matrix.dtype)
 
     def kernel(xp, matrix, rhs, l2_regularizer, fast):
+        _check(matrix.ndim >= 2 and rhs.ndim == matrix.ndim and
+               rhs.shape[:-1] == matrix.shape[:-1])
         a = _lapack(xp, matrix)
         b = _lapack(xp, rhs)
         a_h = _adjoint_array(xp, a)
@@ -694,6 +711,7 @@ class MatrixExponential:
         return Spec(_matrix("MatrixExponential", x, square=True), x.dtype)
 
     def kernel(xp, x):
+        _check(_square(x))
         return _expm_array(xp, _lapack(xp, x)).astype(x.dtype, copy=False)
 
     def grad(op, dy):
@@ -735,6 +753,7 @@ class Cross:
         return Spec(shape, a.dtype)
 
     def kernel(xp, a, b):
+        _check(a.shape == b.shape and a.ndim >= 1 and a.shape[-1] == 3)
         a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
         b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
         return xp.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
@@ -860,8 +879,15 @@ def lu_matrix_inverse(lower_upper, perm, validate_args=False, name=None):
 # --- composites on the SVD -------------------------------------------------------------------
 
 def _default_tolerance_scale(a):
-    rows, cols = _static_dims(a, "pinv")
-    return max(rows, cols) * float(np.finfo(a.dtype.real_dtype.as_numpy_dtype).eps)
+    """max(M, N) * eps of a's real dtype; a tensor when the dimensions are known only at run
+    time."""
+    eps = float(np.finfo(a.dtype.real_dtype.as_numpy_dtype).eps)
+    dims = a.shape.as_list()[-2:] if a.shape.rank is not None else [None, None]
+    if None not in dims:
+        return max(dims) * eps
+    shape = array_ops.shape(a)
+    largest = math_ops.maximum(shape[-2], shape[-1])
+    return array_ops.cast(largest, a.dtype.real_dtype) * eps
 
 
 def pinv(a, rcond=None, validate_args=False, name=None):

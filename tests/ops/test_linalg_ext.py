@@ -511,3 +511,129 @@ def test_lu_grad():
 
 def test_pinv_grad():
     check_grad(tf.linalg.pinv, _distinct_singular_values(3, 2))
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+SQUARE_OPS = [
+    ("MatrixInverse", tf.linalg.inv), ("MatrixDeterminant", tf.linalg.det),
+    ("LogMatrixDeterminant", tf.linalg.slogdet), ("Cholesky", tf.linalg.cholesky),
+    ("SelfAdjointEigV2", tf.linalg.eigh), ("MatrixExponential", tf.linalg.expm),
+    ("Lu", tf.linalg.lu),
+]
+
+
+@pytest.mark.parametrize("op_name,fn", SQUARE_OPS, ids=[name for name, _ in SQUARE_OPS])
+def test_non_square_input_is_rejected(op_name, fn):
+    with pytest.raises(errors.InvalidArgumentError, match=rf"{op_name}: .*square.*\(2, 2, 3\)"):
+        fn(np.ones((2, 2, 3), np.float32))
+
+
+@pytest.mark.parametrize("op_name,fn", SQUARE_OPS + [("Qr", tf.linalg.qr), ("Svd", tf.linalg.svd)],
+                         ids=[name for name, _ in SQUARE_OPS] + ["Qr", "Svd"])
+def test_vector_input_is_rejected(op_name, fn):
+    with pytest.raises(errors.InvalidArgumentError, match=rf"{op_name}: .*rank >= 2.*\(3,\)"):
+        fn(np.ones(3, np.float32))
+
+
+def test_integer_input_is_rejected():
+    with pytest.raises(errors.InvalidArgumentError, match="MatrixInverse: dtype int32"):
+        tf.linalg.inv(np.eye(2, dtype=np.int32))
+
+
+@pytest.mark.parametrize("op_name,fn", [("MatrixInverse", tf.linalg.inv),
+                                        ("Lu", tf.linalg.lu)], ids=["inv", "lu"])
+def test_singular_matrix_is_rejected(op_name, fn):
+    with pytest.raises(errors.InvalidArgumentError,
+                       match=rf"{op_name}: input is not invertible.*\(2, 2\)"):
+        fn(np.zeros((2, 2), np.float32))
+
+
+def test_solve_errors():
+    eye = np.eye(2, dtype=np.float32)
+    with pytest.raises(errors.InvalidArgumentError, match=r"MatrixSolve: .*square.*\(2, 3\)"):
+        tf.linalg.solve(np.ones((2, 3), np.float32), np.ones((2, 1), np.float32))
+    with pytest.raises(errors.InvalidArgumentError,
+                       match=r"MatrixSolve: .*rows.*\(2, 2\) and \(3, 1\)"):
+        tf.linalg.solve(eye, np.ones((3, 1), np.float32))
+    with pytest.raises(errors.InvalidArgumentError,
+                       match=r"MatrixSolve: .*batch dimensions.*\(3, 2, 2\) and \(1, 2, 1\)"):
+        tf.linalg.solve(np.stack([eye] * 3), np.ones((1, 2, 1), np.float32))
+    with pytest.raises(errors.InvalidArgumentError, match=r"MatrixSolve: .*not invertible"):
+        tf.linalg.solve(np.zeros((2, 2), np.float32), np.ones((2, 1), np.float32))
+
+
+def test_triangular_solve_errors():
+    with pytest.raises(errors.InvalidArgumentError,
+                       match=r"MatrixTriangularSolve: .*rows.*\(2, 2\) and \(3, 1\)"):
+        tf.linalg.triangular_solve(np.eye(2), np.ones((3, 1)))
+    with pytest.raises(errors.InvalidArgumentError,
+                       match=r"MatrixTriangularSolve: .*broadcastable.*\(2, 2, 2\) and "
+                             r"\(3, 2, 1\)"):
+        tf.linalg.triangular_solve(np.ones((2, 2, 2)), np.ones((3, 2, 1)))
+
+
+def test_lstsq_errors():
+    with pytest.raises(errors.InvalidArgumentError,
+                       match=r"MatrixSolveLs: .*rows.*\(3, 2\) and \(2, 1\)"):
+        tf.linalg.lstsq(np.ones((3, 2)), np.ones((2, 1)))
+    with pytest.raises(errors.InvalidArgumentError,
+                       match=r"MatrixSolveLs: .*batch dimensions.*\(2, 2, 3\) and \(3, 2, 1\)"):
+        tf.linalg.lstsq(np.ones((2, 2, 3)), np.ones((3, 2, 1)))
+
+
+def test_cross_errors():
+    with pytest.raises(errors.InvalidArgumentError, match=r"Cross: .*same shape.*\(2, 3\) and "
+                                                          r"\(3,\)"):
+        tf.linalg.cross(np.ones((2, 3)), np.ones(3))
+    with pytest.raises(errors.FailedPreconditionError, match=r"Cross: .*3-element.*\(2, 4\)"):
+        tf.linalg.cross(np.ones((2, 4)), np.ones((2, 4)))
+    with pytest.raises(errors.InvalidArgumentError, match="Cross: cannot mix dtypes"):
+        tf.linalg.cross(tf.constant(np.ones(3, np.float32)), tf.constant(np.ones(3)))
+
+
+def test_gradients_that_are_not_unique_are_refused():
+    a = tf.constant(rand(4, 2))
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        q = tf.linalg.qr(a, full_matrices=True).q
+    with pytest.raises(errors.UnimplementedError, match=r"Qr: .*full_matrices.*\(4, 2\)"):
+        tape.gradient(q, a)
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        u = tf.linalg.svd(a, full_matrices=True)[1]
+    with pytest.raises(errors.UnimplementedError, match=r"Svd: .*full_matrices.*\(4, 2\)"):
+        tape.gradient(u, a)
+
+
+# --- graph mode ------------------------------------------------------------------------------
+
+GRAPH_CASES = [
+    ("inv", tf.linalg.inv, (2, 3, 3)), ("det", tf.linalg.det, (2,)),
+    ("cholesky", tf.linalg.cholesky, (2, 3, 3)), ("eigvalsh", tf.linalg.eigvalsh, (2, 3)),
+    ("svd-s", lambda x: tf.linalg.svd(x, compute_uv=False), (2, 3)),
+    ("qr-r", lambda x: tf.linalg.qr(x).r, (2, 3, 3)), ("expm", tf.linalg.expm, (2, 3, 3)),
+    ("lu", lambda x: tf.linalg.lu(x).p, (2, 3)), ("pinv", tf.linalg.pinv, (2, 3, 3)),
+    ("matrix_rank", tf.linalg.matrix_rank, (2,)),
+]
+
+
+@pytest.mark.parametrize("fn,shape", [case[1:] for case in GRAPH_CASES],
+                         ids=[case[0] for case in GRAPH_CASES])
+def test_traced_with_unknown_dimensions(fn, shape):
+    a = positive_definite(2, 3, 3)
+    traced = tf.function(fn, input_signature=[tf.TensorSpec([None, None, None], tf.float64)])
+    result = traced(a)
+    assert result.shape == shape
+    assert_close(result.numpy(), fn(tf.constant(a)).numpy())
+
+
+def test_traced_gradient():
+    def grad_of_logdet(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = tf.linalg.logdet(x)
+        return tape.gradient(value, x)
+
+    a = positive_definite(3, 3)
+    close(tf.function(grad_of_logdet)(a), np.linalg.inv(a), "float64")
