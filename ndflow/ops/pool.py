@@ -1,3 +1,489 @@
-"""(being written for issue #3)"""
+"""Pooling: MaxPool/AvgPool (2-D and 3-D, one N-d kernel family), their gradients MaxPoolGrad,
+MaxPoolGradGrad and AvgPoolGrad, MaxPoolWithArgmax, and the public `tf.nn` pooling functions.
 
-API = {}
+Kernels loop over window taps only (never pixels), each tap a strided view of the padded input.
+TF semantics kept: the max-pool gradient goes to the FIRST maximum of each window in row-major
+window order (an equality mask would also feed every tied maximum, badly wrong on flat zero
+backgrounds); SAME average pooling divides by the number of real (unpadded) elements. Padding
+arithmetic and attribute checks are shared with `conv.py`.
+"""
+
+import functools
+import math
+
+from ndflow.framework import dtypes, errors
+from ndflow.framework.op_registry import Spec, execute, primitive
+from ndflow.framework.tensor import convert_to_tensor
+from ndflow.ops import array as array_ops
+from ndflow.ops import conv as conv_ops
+from ndflow.ops import manip
+
+_ATTRS = ("ksize", "strides", "padding", "explicit_paddings", "data_format", "dilations")
+
+
+# --- geometry --------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1024)
+def pool_geometry(op_name, n, x_shape, ksize, strides, padding, explicit_paddings, data_format,
+                  dilations, allow_explicit):
+    """Validates a pooling op's input shape and attrs and returns its conv.Geometry.
+
+    `dilations` is an ndflow attribute (TF's pool ops have none): tf.nn.pool's dilated VALID
+    pooling runs as one op instead of TF's space_to_batch rewrite; it is all ones otherwise.
+    """
+    x_shape = (None,) * (n + 2) if x_shape is None else tuple(x_shape)
+    if len(x_shape) != n + 2:
+        raise errors.InvalidArgumentError(
+            f"{op_name}: input must be {n + 2}-dimensional ({n} spatial dimensions), got shape "
+            f"{list(x_shape)}")
+    last = conv_ops.check_format(op_name, data_format, n)
+    window = conv_ops.check_window_attr(op_name, "ksize", ksize, n, last, "pooling windows")
+    stride = conv_ops.check_window_attr(op_name, "strides", strides, n, last)
+    dilation = conv_ops.check_window_attr(op_name, "dilations", dilations, n, last)
+    pairs = conv_ops.check_padding(op_name, padding, explicit_paddings, n, last, allow_explicit)
+    sizes = x_shape[1:-1] if last else x_shape[2:]
+    out, pads = [], []
+    for i in range(n):
+        size, pad = conv_ops.output_size(op_name, sizes[i], window[i], stride[i], dilation[i],
+                                         padding, pairs[i])
+        out.append(size)
+        pads.append(pad)
+    return conv_ops.Geometry(last, stride, dilation, window, tuple(pads), tuple(out), None)
+
+
+def _geometry(op_name, n, x_shape, attrs, allow_explicit):
+    return pool_geometry(op_name, n, None if x_shape is None else tuple(x_shape),
+                         tuple(attrs["ksize"]), tuple(attrs["strides"]), attrs["padding"],
+                         tuple(attrs["explicit_paddings"]), attrs["data_format"],
+                         tuple(attrs["dilations"]), allow_explicit)
+
+
+def _out_shape(geo, x_shape, n):
+    x_shape = (None,) * (n + 2) if x_shape is None else x_shape
+    channels = x_shape[-1] if geo.channels_last else x_shape[1]
+    return conv_ops.output_shape(geo, x_shape[0], channels)
+
+
+# --- kernels (channels-last inside) ----------------------------------------------------------
+
+def _lowest(xp, dtype):
+    if dtype.kind == "f" or dtype.kind == "V":
+        return -xp.inf
+    return xp.iinfo(dtype).min
+
+
+def _taps(xp, x, geo, fill):
+    """The padded channels-last input and its (tap index, slice) list, in row-major order."""
+    x = conv_ops._to_last(xp, x, geo.channels_last)
+    if any(p != (0, 0) for p in geo.pads):
+        x = xp.pad(x, [(0, 0), *geo.pads, (0, 0)], constant_values=fill)
+    taps = list(conv_ops.tap_slices(geo.window, geo.strides, geo.dilations, geo.out))
+    return x, taps
+
+
+def _empty(geo, x):
+    return math.prod(geo.out) == 0 or x.size == 0
+
+
+def max_pool_kernel(xp, x, geo):
+    if _empty(geo, x):
+        shape = (x.shape[0], *geo.out, x.shape[-1 if geo.channels_last else 1])
+        return conv_ops._from_last(xp, xp.zeros(shape, x.dtype), geo.channels_last)
+    padded, taps = _taps(xp, x, geo, _lowest(xp, x.dtype))
+    out = padded[taps[0][1]].copy()
+    for _, index in taps[1:]:
+        xp.maximum(out, padded[index], out=out)
+    return conv_ops._from_last(xp, out, geo.channels_last)
+
+
+def first_argmax(xp, x, geo):
+    """The max of each window and the tap number of its FIRST maximum (row-major window
+    order), as TF's CPU kernels pick it; channels-last outputs, and the padded input."""
+    padded, taps = _taps(xp, x, geo, _lowest(xp, x.dtype))
+    best = padded[taps[0][1]].copy()
+    choice = xp.zeros(best.shape, dtype=xp.int32)
+    for number, (_, index) in enumerate(taps[1:], 1):
+        candidate = padded[index]
+        better = candidate > best
+        xp.copyto(best, candidate, where=better)
+        xp.copyto(choice, number, where=better)
+    return best, choice, padded.shape, taps
+
+
+def max_pool_grad_kernel(xp, x, dy, geo):
+    """Routes each window's gradient to its first maximum (overlapping windows add up)."""
+    if _empty(geo, x):
+        return xp.zeros_like(x)
+    _, choice, padded_shape, taps = first_argmax(xp, x, geo)
+    dy = conv_ops._to_last(xp, dy, geo.channels_last)
+    dx = xp.zeros(padded_shape, dtype=dy.dtype)
+    zero = xp.zeros((), dtype=dy.dtype)
+    for number, (_, index) in enumerate(taps):
+        dx[index] += xp.where(choice == number, dy, zero)
+    sizes = padded_shape[1:-1]
+    crop = tuple(slice(b, size - a) for (b, a), size in zip(geo.pads, sizes))
+    return conv_ops._from_last(xp, dx[(slice(None), *crop)], geo.channels_last)
+
+
+def max_pool_grad_grad_kernel(xp, x, ddx, geo):
+    """Picks, for each window, the entry of `ddx` at the window's first maximum."""
+    shape = (x.shape[0], *geo.out, x.shape[-1 if geo.channels_last else 1])
+    if _empty(geo, x):
+        return conv_ops._from_last(xp, xp.zeros(shape, ddx.dtype), geo.channels_last)
+    _, choice, _, taps = first_argmax(xp, x, geo)
+    padded, _ = _taps(xp, ddx, geo, 0)
+    out = xp.zeros(choice.shape, dtype=ddx.dtype)
+    for number, (_, index) in enumerate(taps):
+        xp.copyto(out, padded[index], where=choice == number)
+    return conv_ops._from_last(xp, out, geo.channels_last)
+
+
+def _counts(xp, geo, sizes, dtype):
+    """Number of real (unpadded) elements in each window: shape (1, *out, 1)."""
+    total = xp.ones((), dtype=dtype)
+    for axis, (size, out, k, s, d, pad) in enumerate(zip(sizes, geo.out, geo.window,
+                                                         geo.strides, geo.dilations, geo.pads)):
+        start = xp.arange(out)[:, None] * s - pad[0] + xp.arange(k)[None, :] * d
+        count = ((start >= 0) & (start < size)).sum(axis=1).astype(dtype)
+        shape = [1] * len(sizes)
+        shape[axis] = out
+        total = total * count.reshape(shape)
+    return total.reshape((1, *geo.out, 1))
+
+
+def avg_pool_kernel(xp, x, geo):
+    dtype = x.dtype
+    work = conv_ops._compute_type(xp, dtype)
+    shape = (x.shape[0], *geo.out, x.shape[-1 if geo.channels_last else 1])
+    if _empty(geo, x):
+        return conv_ops._from_last(xp, xp.zeros(shape, dtype), geo.channels_last)
+    padded, taps = _taps(xp, x.astype(work, copy=False), geo, 0)
+    total = padded[taps[0][1]].copy()
+    for _, index in taps[1:]:
+        total += padded[index]
+    total /= _counts(xp, geo, _sizes(x, geo), work)
+    return conv_ops._from_last(xp, total.astype(dtype, copy=False), geo.channels_last)
+
+
+def _sizes(x_shape, geo):
+    shape = x_shape.shape if hasattr(x_shape, "shape") else x_shape
+    return tuple(shape[1:-1]) if geo.channels_last else tuple(shape[2:])
+
+
+def avg_pool_grad_kernel(xp, x_shape, dy, geo):
+    """Spreads each window's gradient evenly over its real elements."""
+    dtype = dy.dtype
+    work = conv_ops._compute_type(xp, dtype)
+    sizes = _sizes(x_shape, geo)
+    batch = x_shape[0]
+    channels = x_shape[-1] if geo.channels_last else x_shape[1]
+    padded_sizes = [size + sum(pad) for size, pad in zip(sizes, geo.pads)]
+    dx = xp.zeros((batch, *padded_sizes, channels), dtype=work)
+    if math.prod(geo.out) and dx.size:
+        share = conv_ops._to_last(xp, dy, geo.channels_last).astype(work)
+        share /= _counts(xp, geo, sizes, work)
+        for _, index in conv_ops.tap_slices(geo.window, geo.strides, geo.dilations, geo.out):
+            dx[index] += share
+    crop = tuple(slice(b, b + size) for (b, _), size in zip(geo.pads, sizes))
+    dx = dx[(slice(None), *crop)].astype(dtype, copy=False)
+    return conv_ops._from_last(xp, dx, geo.channels_last)
+
+
+# --- primitives ------------------------------------------------------------------------------
+
+def _attrs(op):
+    return {name: op.get_attr(name) for name in _ATTRS}
+
+
+def _sizes_value(spec, n):
+    if spec.value is not None:
+        return tuple(int(d) for d in spec.value.reshape(-1))
+    if spec.shape is not None and spec.shape[0] is not None:
+        return (None,) * spec.shape[0]
+    return None
+
+
+def _register_max(n, names, allowed, allow_explicit):
+    """MaxPool{,3D}, its gradient and the gradient's gradient (which close under grad)."""
+    forward, grad_name, grad_grad_name = names
+
+    @primitive(forward, dtypes=allowed)
+    class MaxPool:
+        def infer(x, **attrs):
+            geo = _geometry(forward, n, x.shape, attrs, allow_explicit)
+            return Spec(_out_shape(geo, x.shape, n), x.dtype)
+
+        def kernel(xp, x, **attrs):
+            return max_pool_kernel(xp, x, _geometry(forward, n, x.shape, attrs, allow_explicit))
+
+        def grad(op, dy):
+            return [execute(grad_name, op.inputs[0], op.outputs[0], dy, **_attrs(op))]
+
+    @primitive(grad_name, dtypes=allowed)
+    class MaxPoolGrad:
+        def infer(x, y, dy, **attrs):
+            _geometry(grad_name, n, x.shape, attrs, allow_explicit)
+            return Spec(x.shape, x.dtype)
+
+        def kernel(xp, x, y, dy, **attrs):
+            geo = _geometry(grad_name, n, x.shape, attrs, allow_explicit)
+            return max_pool_grad_kernel(xp, x, dy, geo)
+
+        def grad(op, ddx):
+            x, y, _ = op.inputs
+            return [array_ops.zeros_like(x), array_ops.zeros_like(y),
+                    execute(grad_grad_name, x, y, ddx, **_attrs(op))]
+
+    @primitive(grad_grad_name, dtypes=allowed)
+    class MaxPoolGradGrad:
+        def infer(x, y, ddx, **attrs):
+            geo = _geometry(grad_grad_name, n, x.shape, attrs, allow_explicit)
+            return Spec(_out_shape(geo, x.shape, n), x.dtype)
+
+        def kernel(xp, x, y, ddx, **attrs):
+            geo = _geometry(grad_grad_name, n, x.shape, attrs, allow_explicit)
+            return max_pool_grad_grad_kernel(xp, x, ddx, geo)
+
+        def grad(op, dy):
+            x, y, _ = op.inputs
+            return [array_ops.zeros_like(x), array_ops.zeros_like(y),
+                    execute(grad_name, x, y, dy, **_attrs(op))]
+
+
+def _register_avg(n, names):
+    """AvgPool{,3D} and its gradient (whose gradient is AvgPool again)."""
+    forward, grad_name = names
+
+    @primitive(forward, dtypes=dtypes.FLOATS)
+    class AvgPool:
+        def infer(x, **attrs):
+            geo = _geometry(forward, n, x.shape, attrs, False)
+            return Spec(_out_shape(geo, x.shape, n), x.dtype)
+
+        def kernel(xp, x, **attrs):
+            return avg_pool_kernel(xp, x, _geometry(forward, n, x.shape, attrs, False))
+
+        def grad(op, dy):
+            x = op.inputs[0]
+            return [execute(grad_name, array_ops.shape_of(x), dy, **_attrs(op))]
+
+    @primitive(grad_name, dtypes=dtypes.FLOATS, same_dtype=(1,),
+               input_dtypes={0: dtypes.int32})
+    class AvgPoolGrad:
+        def infer(sizes, dy, **attrs):
+            x_shape = _sizes_value(sizes, n)
+            _geometry(grad_name, n, x_shape, attrs, False)
+            return Spec(x_shape if x_shape is not None else (None,) * (n + 2), dy.dtype)
+
+        def kernel(xp, sizes, dy, **attrs):
+            x_shape = tuple(sizes.tolist())
+            geo = _geometry(grad_name, n, x_shape, attrs, False)
+            return avg_pool_grad_kernel(xp, x_shape, dy, geo)
+
+        def grad(op, ddx):
+            return [None, execute(forward, ddx, **_attrs(op))]
+
+
+_register_max(2, ("MaxPool", "MaxPoolGrad", "MaxPoolGradGrad"), dtypes.REAL, True)
+_register_max(3, ("MaxPool3D", "MaxPool3DGrad", "MaxPool3DGradGrad"),
+              frozenset([dtypes.float16, dtypes.bfloat16, dtypes.float32]), False)
+_register_avg(2, ("AvgPool", "AvgPoolGrad"))
+_register_avg(3, ("AvgPool3D", "AvgPool3DGrad"))
+
+
+@primitive("MaxPoolWithArgmax", dtypes=dtypes.REAL, num_outputs=2)
+class MaxPoolWithArgmax:
+    def infer(x, ksize, strides, padding, Targmax, include_batch_in_index):
+        geo = _geometry("MaxPoolWithArgmax", 2, x.shape, _argmax_attrs(ksize, strides, padding),
+                        False)
+        shape = _out_shape(geo, x.shape, 2)
+        return Spec(shape, x.dtype), Spec(shape, Targmax)
+
+    def kernel(xp, x, ksize, strides, padding, Targmax, include_batch_in_index):
+        geo = _geometry("MaxPoolWithArgmax", 2, x.shape, _argmax_attrs(ksize, strides, padding),
+                        False)
+        if _empty(geo, x):
+            shape = (x.shape[0], *geo.out, x.shape[-1])
+            return xp.zeros(shape, x.dtype), xp.zeros(shape, Targmax.as_numpy_dtype)
+        best, choice, _, _ = first_argmax(xp, x, geo)
+        batch, height, width, channels = x.shape
+        (kh, kw), (sh, sw) = geo.window, geo.strides
+        rows = (xp.arange(geo.out[0]) * sh - geo.pads[0][0])[:, None, None]
+        cols = (xp.arange(geo.out[1]) * sw - geo.pads[1][0])[None, :, None]
+        flat = ((rows + choice // kw) * width + cols + choice % kw) * channels
+        flat = flat + xp.arange(channels)
+        if include_batch_in_index:
+            flat = flat + (xp.arange(batch) * (height * width * channels)).reshape(-1, 1, 1, 1)
+        return best, flat.astype(Targmax.as_numpy_dtype)
+
+    def grad(op, dy, dargmax):
+        attrs = _argmax_attrs(op.get_attr("ksize"), op.get_attr("strides"),
+                              op.get_attr("padding"))
+        return [execute("MaxPoolGrad", op.inputs[0], op.outputs[0], dy, **attrs)]
+
+
+def _argmax_attrs(ksize, strides, padding):
+    return {"ksize": ksize, "strides": strides, "padding": padding, "explicit_paddings": (),
+            "data_format": "NHWC", "dilations": (1, 1, 1, 1)}
+
+
+# --- public functions ------------------------------------------------------------------------
+
+_OPS = {("MAX", 2): "MaxPool", ("MAX", 3): "MaxPool3D", ("AVG", 2): "AvgPool",
+        ("AVG", 3): "AvgPool3D"}
+
+
+def _pool(kind, n, input, ksize, strides, padding, data_format, name,  # noqa: A002
+          dilations=None):
+    """Runs MaxPool/AvgPool of rank n (n = 1 runs the 2-D op over a unit height, as TF)."""
+    data_format = data_format or conv_ops.FORMATS[n][0]
+    last = not data_format.startswith("NC")
+    allow_explicit = kind == "MAX" and n < 3
+    padding, explicit = conv_ops.padding_attrs(padding, n, allow_explicit)
+    ksize = conv_ops.get_sequence(ksize, n, last, "ksize")
+    strides = conv_ops.get_sequence(strides, n, last, "strides")
+    dilations = conv_ops.get_sequence(dilations, n, last, "dilations")
+    if n == 1:
+        if data_format not in ("NWC", "NCW"):
+            raise ValueError(f"`data_format` must be 'NWC' or 'NCW'. Received: data_format="
+                             f"{data_format}")
+        axis = 1 if last else 2
+        if explicit:
+            explicit = explicit[:2 * axis] + (0, 0) + explicit[2 * axis:]
+        result = execute(_OPS[kind, 2], manip.expand_dims(input, axis),
+                         ksize=(1, *ksize), strides=(1, *strides), padding=padding,
+                         explicit_paddings=explicit, data_format="NHWC" if last else "NCHW",
+                         dilations=(1, *dilations), name=name)
+        return manip.squeeze(result, [axis])
+    return execute(_OPS[kind, n], input, ksize=ksize, strides=strides, padding=padding,
+                   explicit_paddings=explicit, data_format=data_format, dilations=dilations,
+                   name=name)
+
+
+def max_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):  # noqa: A002
+    """1-D max pooling (`tf.nn.max_pool1d`); padding may be a list of 3 pairs."""
+    return _pool("MAX", 1, input, ksize, strides, padding, data_format, name)
+
+
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+    """2-D max pooling (`tf.nn.max_pool2d`).
+
+    Args:
+      input: 4-D, NHWC or NCHW.
+      ksize: an int or a list of 1, 2 or 4 ints: the window size.
+      strides: an int or a list of 1, 2 or 4 ints.
+      padding: 'SAME', 'VALID' or a list of 4 `[before, after]` pairs.
+      data_format: 'NHWC' or 'NCHW'.
+      name: unused.
+
+    Returns:
+      The maximum of each window. Its gradient goes to the first maximum of each window.
+    """
+    return _pool("MAX", 2, input, ksize, strides, padding, data_format, name)
+
+
+def max_pool3d(input, ksize, strides, padding, data_format="NDHWC", name=None):  # noqa: A002
+    """3-D max pooling (`tf.nn.max_pool3d`); float16/bfloat16/float32 as in TF."""
+    return _pool("MAX", 3, input, ksize, strides, padding, data_format, name)
+
+
+def avg_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):  # noqa: A002
+    """1-D average pooling (`tf.nn.avg_pool1d`)."""
+    return _pool("AVG", 1, input, ksize, strides, padding, data_format, name)
+
+
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+    """2-D average pooling (`tf.nn.avg_pool2d`); SAME averages only the real elements of each
+    window (padding is not counted)."""
+    return _pool("AVG", 2, input, ksize, strides, padding, data_format, name)
+
+
+def avg_pool3d(input, ksize, strides, padding, data_format="NDHWC", name=None):  # noqa: A002
+    """3-D average pooling (`tf.nn.avg_pool3d`)."""
+    return _pool("AVG", 3, input, ksize, strides, padding, data_format, name)
+
+
+def _rank_n(input):  # noqa: A002
+    rank = convert_to_tensor(input).shape.rank
+    if rank not in (3, 4, 5):
+        raise ValueError(f"`input.shape.rank` must be 3, 4 or 5. Received: input.shape="
+                         f"{convert_to_tensor(input).shape} of rank {rank}.")
+    return rank - 2
+
+
+def max_pool(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
+    """Max pooling of rank 1, 2 or 3 from the input's rank (`tf.nn.max_pool`)."""
+    input = convert_to_tensor(input)  # noqa: A001
+    return _pool("MAX", _rank_n(input), input, ksize, strides, padding,
+                 data_format, name)
+
+
+def avg_pool(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
+    """Average pooling of rank 1, 2 or 3 from the input's rank (`tf.nn.avg_pool`)."""
+    input = convert_to_tensor(input)  # noqa: A001
+    return _pool("AVG", _rank_n(input), input, ksize, strides, padding,
+                 data_format, name)
+
+
+def pool(input, window_shape, pooling_type, strides=None, padding="VALID",  # noqa: A002
+         data_format=None, dilations=None, name=None):
+    """N-d max or average pooling, N = 1, 2, 3 (`tf.nn.pool`).
+
+    Args:
+      input: `[batch, *spatial, channels]`, or channels first when data_format starts "NC".
+      window_shape: N ints.
+      pooling_type: 'MAX' or 'AVG'.
+      strides: N ints (default 1); strides > 1 and dilations > 1 cannot be combined.
+      padding: 'SAME' or 'VALID' (dilations > 1 need VALID, as in TF).
+      data_format: None (channels last) or the format string of the rank.
+      dilations: N ints (default 1).
+      name: unused.
+
+    Returns:
+      The pooled tensor.
+    """
+    window_shape = [int(k) for k in window_shape]
+    n = len(window_shape)
+    if pooling_type not in ("MAX", "AVG") or n not in conv_ops.FORMATS:
+        raise ValueError(f"{n}-D {pooling_type} pooling is not supported.")
+    stride = [1] * n if strides is None else [int(s) for s in strides]
+    dilation = [1] * n if dilations is None else [int(d) for d in dilations]
+    if any(d > 1 for d in dilation):
+        if padding == "SAME":
+            raise ValueError(f"pooling with 'SAME' padding is not implemented for "
+                             f"`dilation_rate` > 1. Received: padding={padding} and "
+                             f"dilation_rate={dilation}")
+        if any(s > 1 for s in stride):
+            raise ValueError(f"`strides > 1` not supported in conjunction with `dilation_rate"
+                             f" > 1`. Received: strides={stride} and dilation_rate={dilation}")
+    if not isinstance(padding, str):
+        raise TypeError(f"Expected string for argument 'padding' not {padding!r}.")
+    return _pool(pooling_type, n, input, window_shape, stride, padding, data_format, name,
+                 dilations=dilation)
+
+
+def max_pool_with_argmax(input, ksize, strides, padding, data_format="NHWC",  # noqa: A002
+                         output_dtype=dtypes.int64, include_batch_in_index=False, name=None):
+    """2-D max pooling that also returns the flat index of each maximum
+    (`tf.nn.max_pool_with_argmax`): `(y * width + x) * channels + c`, plus
+    `b * height * width * channels` with `include_batch_in_index`.
+
+    Returns:
+      A tuple `(output, argmax)`; argmax has dtype `output_dtype`.
+    """
+    if data_format != "NHWC":
+        raise ValueError(f"`data_format` values other  than 'NHWC' are not supported. "
+                         f"Received: data_format={data_format}")
+    if not isinstance(padding, str):
+        raise TypeError(f"Expected string for argument 'padding' not {padding!r}.")
+    return execute("MaxPoolWithArgmax", input,
+                   ksize=conv_ops.get_sequence(ksize, 2, True, "ksize"),
+                   strides=conv_ops.get_sequence(strides, 2, True, "strides"), padding=padding,
+                   Targmax=dtypes.as_dtype(output_dtype),
+                   include_batch_in_index=bool(include_batch_in_index), name=name)
+
+
+API = {
+    "nn": ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "max_pool", "avg_pool", "pool", "max_pool_with_argmax"],
+}
