@@ -465,8 +465,10 @@ def _mirror_limits(name, x, paddings, mode):
 
 def _mirror_ok(shape, paddings, mode):
     offset = 1 if mode == "REFLECT" else 0
-    return paddings.shape == (len(shape), 2) and all(
-        0 <= b <= d - offset and 0 <= a <= d - offset for d, (b, a) in zip(shape, paddings.tolist()))
+    if paddings.shape != (len(shape), 2):
+        return False
+    return all(0 <= min(pair) and max(pair) <= dim - offset
+               for dim, pair in zip(shape, paddings.tolist()))
 
 
 @primitive("MirrorPad", dtypes=ANY, same_dtype=(0,), input_dtypes={1: dtypes.int32})
