@@ -27,7 +27,6 @@ from ndflow.framework.graph import Graph, Operation, get_default_graph
 from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.function.polymorphic import function
 from ndflow.autodiff.gradients import gradients
-from ndflow.ops import state as _state_ops  # noqa: F401 - registers the variable ops
 
 __version__ = "0.1.0"
 
@@ -83,3 +82,5 @@ autodiff.ForwardAccumulator = None
 _sys.modules[f"{__name__}.errors"] = errors
 
 del _name, _doc, _module, _space, _names, _target, _public
+
+from ndflow import compat  # noqa: E402 - needs the namespace above

@@ -131,6 +131,21 @@ class SymbolicTensor(Tensor):
     def __index__(self):
         raise TypeError(f"The symbolic tensor {self.name} cannot be used as a Python index")
 
+    def __hash__(self):
+        # Graph tensors are hashable (feed_dict keys, sets of fetches), as in TF.
+        return id(self)
+
+    def __eq__(self, other):
+        # TF1 graphs compare tensors by identity; inside tf.function `==` is element-wise.
+        if self._op.graph._building_function:
+            return Tensor.__eq__(self, other)
+        return self is other
+
+    def __ne__(self, other):
+        if self._op.graph._building_function:
+            return Tensor.__ne__(self, other)
+        return self is not other
+
     def __repr__(self):
         return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={self._dtype.name}>"
 
@@ -493,3 +508,14 @@ def placeholder(graph, dtype, shape, name="Placeholder"):
                          {"dtype": dtype, "shape": shape.as_tuple()}, name=name,
                          output_specs=[Spec(shape.as_tuple(), dtype)])
     return op.outputs[0]
+
+
+@op_registry.primitive("NoOp", dtypes=None, same_dtype=False, num_outputs=0, stateful=True)
+class NoOp:
+    """Does nothing; used for its control inputs (`tf.group`, initializers, train ops)."""
+
+    def infer():
+        return ()
+
+    def kernel(xp):
+        return ()

@@ -314,7 +314,11 @@ def constant_array(value, dtype=None):
         return array.astype(dtype._np, copy=False), dtype
     if isinstance(value, (list, tuple)):
         value = _flatten_tensor_list(value)
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        raise ValueError(f"Can't convert non-rectangular Python sequence to Tensor: "
+                         f"{value!r}") from None
     if array.dtype == object and dtype is not dtypes.string:
         kinds = {type(x) for x in array.reshape(-1)}
         if kinds <= {str, bytes}:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ndflow.framework import context
 from ndflow.framework.graph import SymbolicTensor, placeholder
-from ndflow.framework.tensor import EagerTensor, Tensor, convert_to_tensor
+from ndflow.framework.tensor import EagerTensor, IndexedSlices, Tensor, convert_to_tensor
 from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.function.executor import Plan
 from ndflow.function.func_graph import FuncGraph
@@ -287,6 +287,8 @@ def _graph_output(graph, value):
         return value
     if isinstance(value, EagerTensor):
         return graph.capture(value)
+    if isinstance(value, IndexedSlices):
+        return _graph_output(graph, convert_to_tensor(value))
     if _is_variable(value):
         return value.value()
     return value

@@ -5,8 +5,11 @@ built, the same actions become these stateful ops, so they run in program order 
 runs. A handle is a tensor of dtype `resource` whose value is the Variable object itself.
 """
 
-from ndflow.framework import context, dtypes, errors
+import contextlib
+
+from ndflow.framework import context, dtypes, errors, op_registry
 from ndflow.framework.op_registry import Spec, execute, primitive
+from ndflow.util import nest
 
 RESOURCE = frozenset([dtypes.resource])
 
@@ -69,4 +72,43 @@ def assign_variable(variable, value, op_type="AssignVariableOp"):
     return execute(op_type, handle_of(variable), value, name=op_type)
 
 
-API = {}
+def no_op(name=None):
+    """An op that does nothing (`tf.no_op`); None when executing eagerly."""
+    if context.state.graph is None:
+        return None
+    return context.state.graph.create_op(op_registry.get("NoOp"), (), {}, name=name or "NoOp")
+
+
+def group(*inputs, name=None):
+    """An op that runs all `inputs` (`tf.group`); None when executing eagerly."""
+    graph = context.state.graph
+    if graph is None:
+        return None
+    with graph.control_dependencies(_flat_ops(inputs)):
+        return no_op(name=name or "group_deps")
+
+
+def _flat_ops(inputs):
+    found = []
+    for item in nest.flatten(list(inputs)):
+        if item is None:
+            continue
+        op = item if hasattr(item, "control_inputs") else getattr(item, "op", None)
+        if op is not None:
+            found.append(op)
+    return found
+
+
+def control_dependencies(control_inputs):
+    """`tf.control_dependencies`: ops created in the block run after `control_inputs`.
+
+    Eagerly, ops already run in program order, so this is a plain context manager (as in TF2).
+    """
+    graph = context.state.graph
+    if graph is None:
+        return contextlib.nullcontext()
+    return graph.control_dependencies(None if control_inputs is None
+                                      else _flat_ops(control_inputs))
+
+
+API = {"": ["no_op", "group", "control_dependencies"]}
