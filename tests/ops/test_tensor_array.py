@@ -244,6 +244,7 @@ def test_gradient_in_function(op):
         plus, minus = x0.copy(), x0.copy()
         plus.reshape(-1)[i] += 1e-6
         minus.reshape(-1)[i] -= 1e-6
-        f = [float(np.sum(forward(tf.constant(v)).numpy() * [1.0, 2.0, 3.0])) for v in (plus, minus)]
+        f = [float(np.sum(forward(tf.constant(v)).numpy() * [1.0, 2.0, 3.0]))
+             for v in (plus, minus)]
         numeric.reshape(-1)[i] = (f[0] - f[1]) / 2e-6
     assert_close(grad, numeric, rtol=1e-6, atol=1e-8)
