@@ -144,7 +144,7 @@ def _kernel_function(xp, kernel_type):
         "triangle": (lambda x: xp.maximum(1 - x, 0.0), 1.0),
         "keyscubic": (keys_cubic, 2.0),
         "mitchellcubic": (mitchell_cubic, 2.0),
-        "gaussian": (lambda x: xp.where(x < 1.5, xp.exp(-x * x * 2.0), 0.0), 1.5),
+        "gaussian": (lambda x: xp.where(x < 1.5, xp.exp(-x * x / (2.0 * 0.5 * 0.5)), 0.0), 1.5),
         "box": (lambda x: xp.where(x < 0.5, 1.0, xp.where(x == 0.5, 0.5, 0.0)), 1.0),
     }
     return kernels[kernel_type]
@@ -152,22 +152,24 @@ def _kernel_function(xp, kernel_type):
 
 def _scale_translate_weights(xp, in_size, out_size, scale, translation, *, kernel_type,
                              antialias):
+    # float32 throughout, as TF: a sample landing exactly on a kernel's radius is common.
+    f32 = xp.float32
     function, radius = _kernel_function(xp, kernel_type)
-    inv_scale = 1.0 / float(scale)
-    kernel_scale = max(inv_scale, 1.0) if antialias else 1.0
-    sample = (xp.arange(out_size, dtype=xp.float64) + 0.5) * inv_scale - inv_scale * float(
-        translation)
-    sample = sample.astype(xp.float32).astype(xp.float64)[:, None]
-    span = radius * kernel_scale
-    first = xp.clip(xp.ceil(sample - span - 0.5), 0, in_size - 1)
-    last = xp.clip(xp.floor(sample + span - 0.5), 0, in_size - 1)
-    source = xp.arange(in_size, dtype=xp.float64)[None, :]
+    inv_scale = f32(1.0 / float(f32(scale)))
+    kernel_scale = max(inv_scale, f32(1)) if antialias else f32(1)
+    sample = (xp.arange(out_size, dtype=f32) + f32(0.5)) * inv_scale + f32(-inv_scale * f32(
+        translation))
+    sample = sample[:, None]
+    span = f32(radius) * kernel_scale
+    first = xp.clip(xp.ceil(sample - span - f32(0.5)), 0, in_size - 1)
+    last = xp.clip(xp.floor(sample + span - f32(0.5)), 0, in_size - 1)
+    source = xp.arange(in_size, dtype=f32)[None, :]
     inside = (source >= first) & (source <= last) & (sample >= 0) & (sample <= in_size)
-    weights = xp.where(inside, function(xp.abs((source + 0.5 - sample) / kernel_scale)), 0.0)
+    position = xp.abs((source + f32(0.5) - sample) * (f32(1) / kernel_scale))
+    weights = xp.where(inside, function(position.astype(xp.float64)), 0.0).astype(f32)
     total = weights.sum(axis=1, keepdims=True)
-    weights = xp.where(xp.abs(total) >= 1000 * xp.finfo(xp.float32).tiny,
-                       weights / xp.where(total == 0, 1.0, total), weights)
-    return weights.astype(xp.float32)
+    return xp.where(xp.abs(total) >= 1000 * xp.finfo(f32).tiny,
+                    weights / xp.where(total == 0, f32(1), total), weights)
 
 
 # --- the resize primitives ------------------------------------------------------------------

@@ -283,8 +283,9 @@ def test_resize_against_live_tensorflow():
     real = pytest.importorskip("tensorflow")
     image = np.random.default_rng(6).random((1, 6, 9, 2)).astype(np.float32)
     for method in METHODS:
-        for size in [(4, 5), (13, 7)]:
-            expected = real.image.resize(image, size, method, antialias=True).numpy()
-            np.testing.assert_allclose(tf.image.resize(image, size, method,
-                                                       antialias=True).numpy(),
-                                       expected, rtol=1e-5, atol=2e-6)
+        for size in [(4, 5), (13, 7), (2, 17)]:
+            for antialias in (False, True):
+                expected = real.image.resize(image, size, method, antialias=antialias).numpy()
+                actual = tf.image.resize(image, size, method, antialias=antialias).numpy()
+                np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=2e-6,
+                                           err_msg=f"{method} {size} antialias={antialias}")
