@@ -14,7 +14,7 @@ from ndflow.framework.dtypes import (  # noqa: F401 - public dtype names
     DType, as_dtype, bfloat16, bool, complex64, complex128, double, float16, float32, float64,
     half, int8, int16, int32, int64, resource, string, uint8, uint16, uint32, uint64, variant,
 )
-from ndflow.framework.context import executing_eagerly
+from ndflow.framework.context import executing_eagerly, init_scope
 from ndflow.framework.tensor import IndexedSlices, Tensor, convert_to_tensor, is_tensor
 from ndflow.framework.tensor_shape import Dimension, TensorShape
 from ndflow.ops import _OP_MODULES

@@ -34,3 +34,27 @@ def pop_tape(tape):
             del tapes[index]
             break
     state.tapes = tuple(tapes)
+
+
+class init_scope:  # noqa: N801 - TF's public name is a function-like context manager
+    """Leaves graph building and pauses tapes (`tf.init_scope`): variable creation and layer
+    building inside tf.function run eagerly, once, as TF lifts them out of the function. A TF1
+    graph (not a function graph) stays the default, as in TF."""
+
+    def __enter__(self):
+        self._graph = state.graph
+        self._tapes = state.tapes
+        self._scope = state.name_scope
+        if self._graph is not None and getattr(self._graph, "_building_function", False):
+            outer = self._graph
+            while outer is not None and getattr(outer, "_building_function", False):
+                outer = getattr(outer, "outer_graph", None)
+            state.graph = outer
+        state.tapes = ()
+        return None
+
+    def __exit__(self, *exc_info):
+        state.graph = self._graph
+        state.tapes = self._tapes
+        state.name_scope = self._scope
+        return False
