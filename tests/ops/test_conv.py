@@ -86,6 +86,20 @@ def test_valid_conv_matches_definition():
     np.testing.assert_allclose(out.numpy(), _conv2d_reference(x, w, 2), rtol=1e-12)
 
 
+@pytest.mark.parametrize("kwargs", [dict(strides=2, padding="SAME"),
+                                    dict(strides=1, padding="VALID", dilations=2)],
+                         ids=["same_strided", "valid_dilated"])
+def test_many_channel_patches_match_few_channel_patches(kwargs):
+    # im2col copies the strided view for > 4 channels and tap by tap for <= 4: a conv over 8
+    # channels must equal the sum of the convs over each half.
+    x, w = _normal(2, 7, 6, 8), _normal(3, 3, 8, 5)
+    whole = tf.nn.conv2d(x, w, **kwargs).numpy()
+    halves = sum(tf.nn.conv2d(x[..., i:i + 4], w[:, :, i:i + 4], **kwargs).numpy()
+                 for i in (0, 4))
+    np.testing.assert_allclose(whole, halves, rtol=1e-10, atol=1e-12)
+    check_grad(lambda x, w: tf.nn.conv2d(x, w, **kwargs), x[:1, :5, :4], w[:2, :2, :, :2])
+
+
 def test_grouped_conv_is_a_conv_per_group():
     x, w = _normal(1, 5, 5, 4), _normal(3, 3, 2, 6)
     out = tf.nn.conv2d(x, w, 1, "VALID").numpy()
