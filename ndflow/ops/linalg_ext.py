@@ -436,8 +436,122 @@ def matrix_rank(a, tol=None, validate_args=False, name=None):
     return reduce_ops.reduce_sum(above, axis=-1)
 
 
+
+# --- tridiagonal systems ---------------------------------------------------------------------
+
+def _tridiagonal_dense(xp, diagonals):
+    """[..., 3, M] compact diagonals (super, main, sub) -> dense [..., M, M] matrices."""
+    size = diagonals.shape[-1]
+    dense = xp.zeros(diagonals.shape[:-2] + (size, size), dtype=diagonals.dtype)
+    index = xp.arange(size)
+    dense[..., index[:-1], index[1:]] = diagonals[..., 0, :-1]
+    dense[..., index, index] = diagonals[..., 1, :]
+    dense[..., index[1:], index[:-1]] = diagonals[..., 2, 1:]
+    return dense
+
+
+@primitive("TridiagonalSolve", dtypes=LINALG - {dtypes.float16})
+class TridiagonalSolve:
+    def infer(diagonals, rhs, partial_pivoting, perturb_singular):
+        shape = _matrix("TridiagonalSolve", diagonals)
+        if shape is not None and not _known_equal(shape[-2], 3):
+            raise errors.InvalidArgumentError(
+                f"TridiagonalSolve: diagonals must have shape [..., 3, M], got "
+                f"{_text(shape)}")
+        result = _solve_shape("TridiagonalSolve", Spec(
+            None if shape is None else shape[:-2] + (shape[-1], shape[-1]), diagonals.dtype),
+            rhs)
+        return Spec(result, diagonals.dtype)
+
+    def kernel(xp, diagonals, rhs, partial_pivoting, perturb_singular):
+        _check(diagonals.ndim >= 2 and diagonals.shape[-2] == 3 and rhs.ndim == diagonals.ndim
+               and rhs.shape[:-2] == diagonals.shape[:-2] and
+               rhs.shape[-2] == diagonals.shape[-1])
+        dense = _tridiagonal_dense(xp, diagonals)
+        try:
+            return xp.linalg.solve(dense, rhs)
+        except xp.linalg.LinAlgError:
+            pass
+        flat_dense = dense.reshape((-1,) + dense.shape[-2:])
+        flat_rhs = rhs.reshape((-1,) + rhs.shape[-2:])
+        result = xp.full(flat_rhs.shape, xp.nan, dtype=rhs.dtype)
+        for index in range(flat_dense.shape[0]):  # only after a failure: NaN where singular
+            try:
+                result[index] = xp.linalg.solve(flat_dense[index], flat_rhs[index])
+            except xp.linalg.LinAlgError:
+                pass
+        return result.reshape(rhs.shape)
+
+    def grad(op, dy):
+        # x = A^-1 b: db-bar = A^-H dy; dA-bar = -db-bar x^H, kept on the three diagonals.
+        diagonals = op.inputs[0]
+        x = op.outputs[0]
+        d_rhs = execute("TridiagonalSolve", _tridiagonal_adjoint(diagonals), dy,
+                        partial_pivoting=op.get_attr("partial_pivoting"),
+                        perturb_singular=op.get_attr("perturb_singular"))
+        x_conj = math_ops.conj(x) if x.dtype.is_complex else x
+        zero_row = array_ops.zeros_like(x_conj[..., :1, :])
+        below = manip_ops.concat([x_conj[..., 1:, :], zero_row], axis=-2)
+        above = manip_ops.concat([zero_row, x_conj[..., :-1, :]], axis=-2)
+        parts = [reduce_ops.reduce_sum(d_rhs * part, axis=-1) for part in (below, x_conj, above)]
+        return [-manip_ops.stack(parts, axis=-2), d_rhs]
+
+
+def _tridiagonal_adjoint(diagonals):
+    """Compact diagonals of the conjugate transpose: super and sub swap, shifted by one."""
+    upper, main, lower = manip_ops.unstack(diagonals, axis=-2)
+    zero = array_ops.zeros_like(main[..., :1])
+    new_upper = manip_ops.concat([lower[..., 1:], zero], axis=-1)
+    new_lower = manip_ops.concat([zero, upper[..., :-1]], axis=-1)
+    stacked = manip_ops.stack([new_upper, main, new_lower], axis=-2)
+    return math_ops.conj(stacked) if stacked.dtype.is_complex else stacked
+
+
+def tridiagonal_solve(diagonals, rhs, diagonals_format="compact", transpose_rhs=False,
+                      conjugate_rhs=False, name=None, partial_pivoting=True,
+                      perturb_singular=False):
+    """Solves tridiagonal systems `A x = rhs` (`tf.linalg.tridiagonal_solve`).
+
+    Args:
+      diagonals: 'compact': `[..., 3, M]` (superdiagonal, padded at the end; main; subdiagonal,
+        padded at the start); 'sequence': a tuple of those three `[..., M]` tensors; 'matrix':
+        the `[..., M, M]` matrix, of which only the three diagonals are read.
+      rhs: `[..., M, K]`, or `[..., M]` for a single right-hand side.
+      transpose_rhs, conjugate_rhs: transpose / conjugate `rhs` first (the result stays
+        `[..., M, K]`, as in TF).
+
+    Returns:
+      The solution, shaped like `rhs` (after the transpose). A singular system gives NaN.
+      ndflow solves with LU and partial pivoting on the dense matrix (O(M^3), not TF's O(M)).
+    """
+    if diagonals_format == "sequence":
+        diagonals = manip_ops.stack(list(diagonals), axis=-2)
+    elif diagonals_format == "matrix":
+        matrix = convert_to_tensor(diagonals)
+        main = linalg_ops.diag_part(matrix)
+        zero = array_ops.zeros_like(main[..., :1])
+        upper = manip_ops.concat([linalg_ops.diag_part(matrix, k=1), zero], axis=-1)
+        lower = manip_ops.concat([zero, linalg_ops.diag_part(matrix, k=-1)], axis=-1)
+        diagonals = manip_ops.stack([upper, main, lower], axis=-2)
+    elif diagonals_format != "compact":
+        raise ValueError(f"tridiagonal_solve: unrecognized diagonals_format "
+                         f"{diagonals_format!r}; expected 'compact', 'sequence' or 'matrix'")
+    diagonals = convert_to_tensor(diagonals)
+    rhs = convert_to_tensor(rhs, dtype=diagonals.dtype)
+    if transpose_rhs:
+        rhs = linalg_ops.matrix_transpose(rhs, conjugate=conjugate_rhs)
+    elif conjugate_rhs and rhs.dtype.is_complex:
+        rhs = math_ops.conj(rhs)
+    vector = rhs.shape.rank is not None and rhs.shape.rank == diagonals.shape.rank - 1
+    if vector:
+        rhs = manip_ops.expand_dims(rhs, -1)
+    result = execute("TridiagonalSolve", diagonals, rhs, partial_pivoting=bool(partial_pivoting),
+                     perturb_singular=bool(perturb_singular), name=name)
+    return manip_ops.squeeze(result, axis=[-1]) if vector else result
+
 API = {
     "linalg": ["inv", "det", "slogdet", "logdet", "solve", "triangular_solve", "cholesky_solve",
                "lstsq", "cholesky", "qr", "svd", "eigh", "eigvalsh", "expm", "cross", "lu",
-               "lu_reconstruct", "lu_solve", "lu_matrix_inverse", "pinv", "matrix_rank"],
+               "lu_reconstruct", "lu_solve", "lu_matrix_inverse", "pinv", "matrix_rank",
+               "tridiagonal_solve"],
 }

@@ -509,3 +509,77 @@ def test_matches_tensorflow_misc():
     (ours, _), (theirs, _) = _run_both(lambda m, x: m.linalg.matrix_rank(x),
                                        np.stack([np.eye(3), np.ones((3, 3))]), grad=False)
     np.testing.assert_array_equal(ours, theirs)
+
+
+# --- tridiagonal_solve -----------------------------------------------------------------------
+
+def _tridiagonal_matrix(diagonals):
+    upper, main, lower = np.moveaxis(diagonals, -2, 0)
+    return (np.apply_along_axis(np.diag, -1, main) +
+            np.apply_along_axis(lambda d: np.diag(d[:-1], 1), -1, upper) +
+            np.apply_along_axis(lambda d: np.diag(d[1:], -1), -1, lower))
+
+
+@pytest.mark.parametrize("batch", [(), (2,)], ids=["single", "batch"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
+def test_tridiagonal_solve_values(batch, dtype):
+    diagonals = rand(*batch, 3, 5, dtype=dtype)
+    diagonals[..., 1, :] += 4
+    rhs = rand(*batch, 5, 2, dtype=dtype)
+    expected = np.linalg.solve(_tridiagonal_matrix(diagonals), rhs)
+    close(tf.linalg.tridiagonal_solve(diagonals, rhs), expected, dtype)
+    sequence = tuple(np.moveaxis(diagonals, -2, 0))
+    close(tf.linalg.tridiagonal_solve(sequence, rhs, diagonals_format="sequence"), expected,
+          dtype)
+    matrix = _tridiagonal_matrix(diagonals) + np.triu(np.ones((5, 5)), 2)  # ignored entries
+    close(tf.linalg.tridiagonal_solve(matrix.astype(dtype), rhs, diagonals_format="matrix"),
+          expected, dtype)
+    close(tf.linalg.tridiagonal_solve(diagonals, np.swapaxes(rhs, -1, -2), transpose_rhs=True),
+          expected, dtype)
+    close(tf.linalg.tridiagonal_solve(diagonals, rhs[..., 0]), expected[..., 0], dtype)
+
+
+def test_tridiagonal_solve_singular_gives_nan_like_tf():
+    diagonals = np.stack([np.zeros((3, 4)), rand(3, 4) + np.array([[0], [4], [0]])])
+    result = tf.linalg.tridiagonal_solve(diagonals, np.ones((2, 4, 1))).numpy()
+    assert np.isnan(result[0]).all() and np.isfinite(result[1]).all()
+
+
+def test_tridiagonal_solve_grad():
+    diagonals = rand(2, 3, 4) + np.array([[0], [4], [0]])
+    check_grad(tf.linalg.tridiagonal_solve, diagonals, rand(2, 4, 2), order=2)
+
+
+def test_tridiagonal_solve_errors():
+    with pytest.raises(errors.InvalidArgumentError,
+                       match=r"TridiagonalSolve: .*\[\.\.\., 3, M\].*\(2, 4\)"):
+        tf.linalg.tridiagonal_solve(np.ones((2, 4)), np.ones((4, 1)))
+    with pytest.raises(errors.InvalidArgumentError, match=r"TridiagonalSolve: .*rows"):
+        tf.linalg.tridiagonal_solve(np.ones((3, 4)), np.ones((3, 1)))
+    with pytest.raises(ValueError, match="diagonals_format"):
+        tf.linalg.tridiagonal_solve(np.ones((3, 4)), np.ones((4, 1)), diagonals_format="band")
+
+
+def test_tridiagonal_solve_matches_tensorflow():
+    diagonals = rand(2, 3, 4)
+    diagonals[..., 1, :] += 4
+    diagonals[..., 0, -1] = 0  # padding entries: TF's gradient writes zeros there
+    diagonals[..., 2, 0] = 0
+    _compare_with_tf(lambda m, d, b: m.linalg.tridiagonal_solve(d, b), diagonals, rand(2, 4, 2))
+
+
+def test_tridiagonal_solve_complex_grad_agrees_with_dense_solve():
+    """TF's own complex TridiagonalSolve gradient disagrees with its dense solve; ours agrees."""
+    diagonals = tf.constant(rand(3, 4, dtype="complex128") + np.array([[0], [4], [0]]))
+    rhs = tf.constant(rand(4, 2, dtype="complex128"))
+    weights = tf.constant(rand(4, 2, dtype="complex128"))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(diagonals)
+        upper, main, lower = tf.unstack(diagonals)
+        dense = (tf.linalg.diag(upper[:-1], k=1) + tf.linalg.diag(main) +
+                 tf.linalg.diag(lower[1:], k=-1))
+        by_op = tf.math.real(tf.reduce_sum(tf.linalg.tridiagonal_solve(diagonals, rhs) * weights))
+        by_dense = tf.math.real(tf.reduce_sum(tf.linalg.solve(dense, rhs) * weights))
+    expected = tape.gradient(by_dense, diagonals).numpy()
+    expected[0, -1] = expected[2, 0] = 0
+    close(tape.gradient(by_op, diagonals), expected, "complex128")
