@@ -2,7 +2,7 @@
 
 Resizing is the only family of primitives here. Every resize method is separable and linear, so
 each kernel builds two small weight matrices (output x input, one per spatial axis) with TF's
-exact sampling rules and applies them with two matrix products; the gradient applies the
+exact sampling rules (`_resize.py`) and applies them with two matrix products; the gradient applies the
 transposed matrices (TF's `Resize*Grad` ops), and the gradient of that is the resize again, so
 resizing differentiates to any order. Everything else (crops, flips, colour, dtype conversion,
 patches) is a composite of public ndflow ops.
@@ -13,6 +13,7 @@ import math as _math
 from ndflow.framework import dtypes, errors
 from ndflow.framework.op_registry import Spec, execute, primitive
 from ndflow.framework.tensor import EagerTensor, Tensor, convert_to_tensor
+from ndflow.ops import _resize
 from ndflow.ops import array as array_ops
 from ndflow.ops import manip as manip_ops
 from ndflow.ops import math as math_ops
@@ -33,143 +34,6 @@ class ResizeMethod:
     LANCZOS5 = "lanczos5"
     GAUSSIAN = "gaussian"
     MITCHELLCUBIC = "mitchellcubic"
-
-
-# --- resampling weights (TF's kernels in image/resize_*_op.cc, scale_and_translate_op.cc) ----
-
-def _resize_scale(xp, in_size, out_size, align_corners):
-    if align_corners and out_size > 1:
-        return xp.float32((in_size - 1) / xp.float32(out_size - 1))
-    return xp.float32(in_size / xp.float32(out_size))
-
-
-def _one_hot(xp, index, in_size):
-    return (index[:, None] == xp.arange(in_size)[None, :]).astype(xp.float32)
-
-
-def _sample_points(xp, in_size, out_size, align_corners, half_pixel_centers, shift):
-    """Source coordinates of the output samples, in float32 as TF computes them."""
-    scale = _resize_scale(xp, in_size, out_size, align_corners)
-    index = xp.arange(out_size, dtype=xp.float32)
-    if half_pixel_centers:
-        return (index + xp.float32(0.5)) * scale - xp.float32(shift)
-    return index * scale
-
-
-def _bilinear_weights(xp, in_size, out_size, *, align_corners, half_pixel_centers):
-    coord = _sample_points(xp, in_size, out_size, align_corners, half_pixel_centers, 0.5)
-    floor = xp.floor(coord)
-    lower = xp.maximum(floor.astype(xp.int64), 0)
-    upper = xp.minimum(xp.ceil(coord).astype(xp.int64), in_size - 1)
-    lerp = (coord - floor)[:, None]
-    return (1 - lerp) * _one_hot(xp, lower, in_size) + lerp * _one_hot(xp, upper, in_size)
-
-
-def _nearest_index(xp, in_size, out_size, *, align_corners, half_pixel_centers):
-    coord = _sample_points(xp, in_size, out_size, align_corners, half_pixel_centers, 0.0)
-    # roundf rounds half away from zero; coordinates are non-negative here.
-    index = xp.floor(coord + xp.float32(0.5)) if align_corners else xp.floor(coord)
-    index = xp.minimum(index.astype(xp.int64), in_size - 1)
-    return xp.maximum(index, 0) if half_pixel_centers else index
-
-
-def _nearest_weights(xp, in_size, out_size, **attrs):
-    return _one_hot(xp, _nearest_index(xp, in_size, out_size, **attrs), in_size)
-
-
-def _cubic_table(xp, delta, a):
-    """TF's Keys cubic coefficients, read from its 1024-entry table (so quantised as TF's)."""
-    offset = xp.rint(delta * 1024).astype(xp.float64)
-    near = offset / 1024
-    far = (1024 - offset) / 1024
-
-    def inner(x):
-        return (((a + 2) * x - (a + 3)) * x * x + 1).astype(xp.float32)
-
-    def outer(x):
-        return (((a * x - 5 * a) * x + 8 * a) * x - 4 * a).astype(xp.float32)
-
-    return outer(near + 1), inner(near), inner(far), outer(far + 1)
-
-
-def _bicubic_weights(xp, in_size, out_size, *, align_corners, half_pixel_centers):
-    coord = _sample_points(xp, in_size, out_size, align_corners, half_pixel_centers, 0.5)
-    start = xp.floor(coord)
-    coefficients = _cubic_table(xp, coord - start, -0.5 if half_pixel_centers else -0.75)
-    start = start.astype(xp.int64)
-    weights = xp.zeros((out_size, in_size), xp.float32)
-    for tap, coefficient in zip(range(-1, 3), coefficients):
-        index = xp.clip(start + tap, 0, in_size - 1)
-        if half_pixel_centers:  # taps outside the image get no weight; the rest renormalise
-            coefficient = xp.where(index == start + tap, coefficient, xp.float32(0))
-        weights += coefficient[:, None] * _one_hot(xp, index, in_size)
-    if half_pixel_centers:
-        total = weights.sum(axis=1, keepdims=True)
-        weights = xp.where(xp.abs(total) >= 1000 * xp.finfo(xp.float32).tiny, weights / total,
-                           weights)
-    return weights
-
-
-def _area_weights(xp, in_size, out_size, *, align_corners):
-    scale = _resize_scale(xp, in_size, out_size, align_corners)
-    start = xp.arange(out_size, dtype=xp.float32)[:, None] * scale
-    end = (xp.arange(out_size, dtype=xp.float32)[:, None] + 1) * scale
-    pixel = xp.arange(in_size, dtype=xp.float32)[None, :]
-    overlap = xp.minimum(pixel + 1, end) - xp.maximum(pixel, start)
-    return xp.maximum(overlap, 0) / scale
-
-
-def _kernel_function(xp, kernel_type):
-    """(function of |x|, radius) of ScaleAndTranslate's kernels."""
-    def lanczos(radius):
-        def function(x):
-            with xp.errstate(invalid="ignore", divide="ignore"):
-                value = radius * xp.sin(xp.pi * x) * xp.sin(xp.pi * x / radius) / (
-                    xp.pi * xp.pi * x * x)
-            return xp.where(x > radius, 0.0, xp.where(x <= 1e-3, 1.0, value))
-        return function, radius
-
-    def keys_cubic(x):
-        near = ((1.5 * x - 2.5) * x) * x + 1
-        far = ((-0.5 * x + 2.5) * x - 4) * x + 2
-        return xp.where(x < 1, near, xp.where(x < 2, far, 0.0))
-
-    def mitchell_cubic(x):
-        near = (7 / 6 * x - 2) * x * x + 8 / 9
-        far = ((-7 / 18 * x + 2) * x - 10 / 3) * x + 16 / 9
-        return xp.where(x < 1, near, xp.where(x < 2, far, 0.0))
-
-    kernels = {
-        "lanczos1": lanczos(1.0), "lanczos3": lanczos(3.0), "lanczos5": lanczos(5.0),
-        "triangle": (lambda x: xp.maximum(1 - x, 0.0), 1.0),
-        "keyscubic": (keys_cubic, 2.0),
-        "mitchellcubic": (mitchell_cubic, 2.0),
-        "gaussian": (lambda x: xp.where(x < 1.5, xp.exp(-x * x / (2.0 * 0.5 * 0.5)), 0.0), 1.5),
-        "box": (lambda x: xp.where(x < 0.5, 1.0, xp.where(x == 0.5, 0.5, 0.0)), 1.0),
-    }
-    return kernels[kernel_type]
-
-
-def _scale_translate_weights(xp, in_size, out_size, scale, translation, *, kernel_type,
-                             antialias):
-    # float32 throughout, as TF: a sample landing exactly on a kernel's radius is common.
-    f32 = xp.float32
-    function, radius = _kernel_function(xp, kernel_type)
-    inv_scale = f32(1.0 / float(f32(scale)))
-    kernel_scale = max(inv_scale, f32(1)) if antialias else f32(1)
-    sample = (xp.arange(out_size, dtype=f32) + f32(0.5)) * inv_scale + f32(-inv_scale * f32(
-        translation))
-    sample = sample[:, None]
-    span = f32(radius) * kernel_scale
-    first = xp.clip(xp.ceil(sample - span - f32(0.5)), 0, in_size - 1)
-    last = xp.clip(xp.floor(sample + span - f32(0.5)), 0, in_size - 1)
-    source = xp.arange(in_size, dtype=f32)[None, :]
-    inside = (source >= first) & (source <= last) & (sample >= 0) & (sample <= in_size)
-    position = xp.abs((source + f32(0.5) - sample) * (f32(1) / kernel_scale))
-    weights = xp.where(inside, function(position.astype(xp.float64)), 0.0).astype(f32)
-    total = weights.sum(axis=1, keepdims=True)
-    return xp.where(xp.abs(total) >= 1000 * xp.finfo(f32).tiny,
-                    weights / xp.where(total == 0, f32(1), total), weights)
 
 
 # --- the resize primitives ------------------------------------------------------------------
@@ -238,7 +102,7 @@ def _extra_weights(weights, xp, in_size, out_size, extra, axis, attrs):
     return weights(xp, in_size, out_size, **attrs)
 
 
-def _register_resize(name, weights, grad_name=None, extra_inputs=0):
+def _register_resize(name, weights, grad_name=None):
     """Registers resize op `name(images, size, *extra)` and its gradient `grad_name(grads,
     original_image, *extra)`, both applying the separable `weights`."""
 
@@ -280,10 +144,10 @@ def _register_resize(name, weights, grad_name=None, extra_inputs=0):
     primitive(name, same_dtype=False, input_dtypes={1: dtypes.int32})(type(name, (), forward))
 
 
-_register_resize("ResizeBilinear", _bilinear_weights, "ResizeBilinearGrad")
-_register_resize("ResizeBicubic", _bicubic_weights, "ResizeBicubicGrad")
-_register_resize("ResizeArea", _area_weights)
-_register_resize("ScaleAndTranslate", _scale_translate_weights, "ScaleAndTranslateGrad")
+_register_resize("ResizeBilinear", _resize.bilinear_weights, "ResizeBilinearGrad")
+_register_resize("ResizeBicubic", _resize.bicubic_weights, "ResizeBicubicGrad")
+_register_resize("ResizeArea", _resize.area_weights)
+_register_resize("ScaleAndTranslate", _resize.scale_translate_weights, "ScaleAndTranslateGrad")
 
 
 @primitive("ResizeNearestNeighbor", same_dtype=False, input_dtypes={1: dtypes.int32})
@@ -295,8 +159,8 @@ class ResizeNearestNeighbor:
 
     def kernel(xp, images, size, **attrs):
         out_height, out_width = _kernel_size(size)
-        rows = _nearest_index(xp, images.shape[1], out_height, **attrs)
-        cols = _nearest_index(xp, images.shape[2], out_width, **attrs)
+        rows = _resize.nearest_index(xp, images.shape[1], out_height, **attrs)
+        cols = _resize.nearest_index(xp, images.shape[2], out_width, **attrs)
         return images[:, rows][:, :, cols]
 
     def grad(op, dy):
@@ -311,8 +175,8 @@ class ResizeNearestNeighborGrad:
 
     def kernel(xp, grads, size, **attrs):
         in_height, in_width = (int(d) for d in size.tolist())
-        rows = _nearest_weights(xp, in_height, grads.shape[1], **attrs)
-        cols = _nearest_weights(xp, in_width, grads.shape[2], **attrs)
+        rows = _resize.nearest_weights(xp, in_height, grads.shape[1], **attrs)
+        cols = _resize.nearest_weights(xp, in_width, grads.shape[2], **attrs)
         return _apply(xp, rows.T.astype(grads.dtype), cols.T.astype(grads.dtype), grads)
 
     def grad(op, ddx):
@@ -814,7 +678,7 @@ def extract_patches(images, sizes, strides, rates, padding, name=None):
         if len(values) != 4 or values[0] != 1 or values[3] != 1 or min(values) < 1:
             raise ValueError(f"extract_patches: {what} must be [1, rows, cols, 1] with positive "
                              f"entries, got {list(values)}")
-    batch, height, width, depth = images.shape.as_list()
+    _, height, width, depth = images.shape.as_list()
     index, out_rows, out_cols = _patch_index(height, width, sizes[1:3], strides[1:3],
                                              rates[1:3], padding)
     pixels = array_ops.reshape(images, [-1, height * width, depth])

@@ -666,7 +666,11 @@ def fold_in(seed, data, alg="auto_select"):
 
 
 from ndflow.ops.random_generator import (  # noqa: E402 - needs this module's ops at call time
-    Algorithm, Generator, create_rng_state, get_global_generator, set_global_generator,
+    Algorithm,
+    Generator,
+    create_rng_state,
+    get_global_generator,
+    set_global_generator,
 )
 
 experimental = types.SimpleNamespace(
