@@ -121,8 +121,14 @@ class Variable:
     # --- reading -----------------------------------------------------------------------------
 
     def value(self):
-        """The current value as a tensor; recorded by active tapes."""
-        tensor = EagerTensor(self._array, self._dtype)
+        """The current value as a tensor; recorded by active tapes. While a graph is built,
+        a ReadVariableOp, so the read happens when the graph runs."""
+        if context.state.graph is not None:
+            from ndflow.ops import state as state_ops  # noqa: PLC0415 - graph-mode only
+
+            tensor = state_ops.read_variable(self)
+        else:
+            tensor = EagerTensor(self._array, self._dtype)
         tapes = context.state.tapes
         if tapes:
             for tape in tapes:
@@ -240,17 +246,35 @@ class Variable:
     def assign(self, value, use_locking=None, name=None, read_value=True):
         """Sets the variable to `value` (same dtype, a shape compatible with `shape`); returns
         the variable (None with read_value=False)."""
+        if context.state.graph is not None:
+            return self._graph_assign(value, "AssignVariableOp", read_value)
         self._array = np.array(self._checked(value, "assign"), copy=True)
         return self if read_value else None
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
         """Adds `delta` (same shape and dtype) to the variable; returns the variable."""
+        if context.state.graph is not None:
+            return self._graph_assign(delta, "AssignAddVariableOp", read_value)
         self._array = self._updated(delta, "assign_add", np.add)
         return self if read_value else None
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
         """Subtracts `delta` (same shape and dtype) from the variable; returns the variable."""
+        if context.state.graph is not None:
+            return self._graph_assign(delta, "AssignSubVariableOp", read_value)
         self._array = self._updated(delta, "assign_sub", np.subtract)
+        return self if read_value else None
+
+    def _graph_assign(self, value, op_type, read_value):
+        """While a graph is built, an assignment is a stateful op run in program order."""
+        from ndflow.ops import state as state_ops  # noqa: PLC0415 - graph-mode only
+
+        if not isinstance(value, Tensor):
+            value = convert_to_tensor(value, dtype=self._dtype)
+        if value.dtype is not self._dtype:
+            raise TypeError(f"{op_type}: cannot assign a {value.dtype.name} value to variable "
+                            f"'{self.name}' of dtype {self._dtype.name}")
+        state_ops.assign_variable(self, value, op_type)
         return self if read_value else None
 
     def _assign_slice(self, key, value):
@@ -281,6 +305,8 @@ class Variable:
         self._shape = self._shape.merge_with(shape)
 
     def __getitem__(self, key):
+        if context.state.graph is not None:
+            return self.value()[key]
         sliced = self.value()[key]
         result = _SlicedValue(sliced, self, _numpy_key(key))
         if context.state.tapes:  # keep the slice differentiable: result = identity(sliced)

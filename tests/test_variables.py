@@ -255,3 +255,25 @@ def test_eager_only_attributes_raise():
         v.op  # noqa: B018
     assert v.device.endswith("CPU:0")
     assert v.handle is v
+
+
+def test_variable_reads_and_assigns_inside_tf_function():
+    v = tf.Variable(1.0)
+
+    @tf.function
+    def step(x):
+        v.assign_add(x)
+        v.assign_sub(0.5)
+        return v.read_value() * 2.0
+
+    assert float(step(tf.constant(2.0))) == 5.0
+    assert float(v.numpy()) == 2.5
+    assert float(step(tf.constant(1.0))) == 6.0
+    assert float(v.numpy()) == 3.0
+
+    @tf.function
+    def reset():
+        v.assign(0.0)
+        return v + 1.0
+
+    assert float(reset()) == 1.0 and float(v.numpy()) == 0.0

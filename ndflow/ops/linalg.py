@@ -359,10 +359,10 @@ def _identity_matrix(x, position):
 
 def _sum_broadcast_ellipsis(grad, x, target, result):
     """Sums the '...' dimensions of grad that x was broadcast along, giving x's shape."""
+    if "." not in result:
+        return grad  # every output label is one of x's: the shapes already agree
     grad_dims = grad.shape.as_list()
     x_dims = x.shape.as_list()
-    if grad_dims == x_dims:
-        return grad
     start = result.index(".")
     extra = len(grad_dims) - len(x_dims)
     axes = list(range(start, start + extra))
@@ -371,8 +371,10 @@ def _sum_broadcast_ellipsis(grad, x, target, result):
     for offset in range(x_count):
         if x_dims[x_start + offset] == 1 and grad_dims[start + extra + offset] != 1:
             axes.append(start + extra + offset)
+    if not axes:
+        return grad
     summed = reduce_ops.reduce_sum(grad, axis=axes, keepdims=True)
-    return array_ops.reshape(summed, x_dims)
+    return array_ops.reshape(summed, array_ops.shape_of(x))
 
 
 def einsum(equation, *inputs, **kwargs):
@@ -430,7 +432,11 @@ def tensordot(a, b, axes, name=None):
                 f"{_text(dims_b)} with axes {axes_a} and {axes_b}")
     free_a = [i for i in range(len(dims_a)) if i not in axes_a]
     free_b = [j for j in range(len(dims_b)) if j not in axes_b]
-    size = int(np.prod([dims_a[i] for i in axes_a])) if axes_a else 1
+    out_dims = [dims_a[i] for i in free_a] + [dims_b[j] for j in free_b]
+    contracted = [dims_a[i] for i in axes_a]
+    if None in contracted or out_dims.count(None) > 1:
+        return _tensordot_einsum(a, b, axes_a, axes_b, name)  # shapes known only at run time
+    size = int(np.prod(contracted)) if axes_a else 1
     perm_a = free_a + axes_a
     perm_b = axes_b + free_b
     if perm_a != list(range(len(dims_a))):
@@ -438,8 +444,19 @@ def tensordot(a, b, axes, name=None):
     if perm_b != list(range(len(dims_b))):
         b = manip.transpose(b, perm_b)
     product = matmul(array_ops.reshape(a, [-1, size]), array_ops.reshape(b, [size, -1]))
-    out_dims = [dims_a[i] for i in free_a] + [dims_b[j] for j in free_b]
-    return array_ops.reshape(product, out_dims, name=name)
+    return array_ops.reshape(product, [-1 if d is None else d for d in out_dims], name=name)
+
+
+def _tensordot_einsum(a, b, axes_a, axes_b, name):
+    letters = iter(string.ascii_letters)
+    labels_a = [next(letters) for _ in range(a.shape.rank)]
+    labels_b = [next(letters) for _ in range(b.shape.rank)]
+    for i, j in zip(axes_a, axes_b):
+        labels_b[j] = labels_a[i]
+    output = [labels_a[i] for i in range(len(labels_a)) if i not in axes_a]
+    output += [labels_b[j] for j in range(len(labels_b)) if j not in axes_b]
+    equation = f"{''.join(labels_a)},{''.join(labels_b)}->{''.join(output)}"
+    return einsum(equation, a, b, name=name)
 
 
 # --- transposes, diagonals and bands ---------------------------------------------------------

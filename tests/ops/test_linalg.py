@@ -443,3 +443,32 @@ def test_public_names():
     for name in ["matvec", "matrix_transpose", "adjoint", "band_part", "diag", "diag_part",
                  "set_diag", "trace"]:
         assert callable(getattr(tf.linalg, name))
+
+
+def test_matrix_two_norm_is_the_largest_singular_value():
+    from ndflow.ops import linalg_ext
+
+    if not hasattr(linalg_ext, "svd"):
+        pytest.skip("the matrix 2-norm needs tf.linalg.svd (issue #3), not available")
+    x = rand(2, 3, 4)
+    for axis in [(-2, -1), (2, 0)]:
+        assert_close(tf.norm(x, ord=2, axis=axis).numpy(), np.linalg.norm(x, 2, axis=axis))
+        assert tf.norm(x, ord=2, axis=axis, keepdims=True).shape == np.linalg.norm(
+            x, 2, axis=axis, keepdims=True).shape
+    check_grad(lambda t: tf.norm(t, ord=2, axis=[-2, -1]), x, order=2)
+
+
+def test_products_and_gradients_inside_tf_function_with_unknown_batch():
+    w = tf.Variable(np.ones((3, 2), np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+    def step(x):
+        with tf.GradientTape() as tape:
+            y = (tf.reduce_sum(tf.matmul(x, w)) + tf.reduce_sum(tf.einsum("ij,jk->ik", x, w))
+                 + tf.reduce_sum(tf.tensordot(x, w, 1))
+                 + tf.reduce_sum(tf.tensordot(x, x, [[1], [1]])))
+        return y, tape.gradient(y, w)
+
+    value, grad = step(tf.ones([4, 3]))
+    assert float(value) == 3 * 24.0 + 48.0
+    assert_close(grad.numpy(), np.full((3, 2), 12.0))
