@@ -53,7 +53,7 @@ NO_RETURN = Undefined("<return value>")
 
 
 def _ndflow():
-    import ndflow  # noqa: PLC0415 - the public API, imported when a graph is built
+    import ndflow
 
     return ndflow
 
@@ -312,7 +312,7 @@ def _tensor_loop(test, body, values, names, carried, site, kind):
 
 
 def _loop_value(value, name, site, kind):
-    from ndflow.util import nest  # noqa: PLC0415
+    from ndflow.util import nest
 
     if isinstance(value, Undefined) or not all(isinstance(v, Tensor) or getattr(
             v, "_is_ndflow_variable", False) for v in nest.flatten(value)):

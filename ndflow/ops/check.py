@@ -44,7 +44,7 @@ def _failure_message(condition, data, message, condition_text, names, summarize)
 
 
 @primitive("Assert", dtypes=None, same_dtype=False, num_outputs=0, stateful=True)
-class Assert:
+class AssertOp:
     """Raises InvalidArgumentError when any element of `condition` is false; `data` are shown.
     TF's Assert takes a scalar condition; an element-wise one lets the message name indices."""
 
@@ -94,7 +94,7 @@ def _assert(condition, data, message, condition_text=None, names=(), summarize=N
     return _last_op()
 
 
-def Assert(condition, data, summarize=None, name=None):  # noqa: N802 - TF's name
+def Assert(condition, data, summarize=None, name=None):
     """Asserts that `condition` is true; if not, raises InvalidArgumentError showing `data`.
 
     Args:
@@ -125,7 +125,7 @@ def _pair(x, y):
 
 def _compare(fn_name, symbol):
     def check(x, y, message=None, summarize=None, name=None):
-        import ndflow  # noqa: PLC0415 - public comparison ops, resolved at call time
+        import ndflow
 
         x, y = _pair(x, y)
         condition = getattr(ndflow.math, fn_name)(x, y)
@@ -149,7 +149,7 @@ assert_greater_equal = _compare("greater_equal", ">=")
 
 def _sign_check(fn_name, symbol):
     def check(x, message=None, summarize=None, name=None):
-        import ndflow  # noqa: PLC0415
+        import ndflow
 
         x, _ = _pair(x, 0)
         zero = convert_to_tensor(0, dtype=x.dtype)
@@ -171,7 +171,7 @@ def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=N
 
     The default tolerances are 10 * eps of the dtype, as in TF.
     """
-    import ndflow  # noqa: PLC0415
+    import ndflow
 
     x, y = _pair(x, y)
     eps = float(np.finfo(x.dtype.as_numpy_dtype).eps) if x.dtype.is_floating else 0.0
@@ -202,7 +202,7 @@ def assert_rank(x, rank, message=None, name=None):
             raise ValueError(f"{_prefix(message)}Tensor {_name(x)} must have rank {rank}.  "
                              f"Received rank {static}, shape {x.shape}")
         return None
-    import ndflow  # noqa: PLC0415
+    import ndflow
 
     actual = ndflow.rank(x)
     return _assert(ndflow.math.equal(actual, rank), [actual], message, f"rank(x) == {rank}",
@@ -219,7 +219,7 @@ def assert_rank_at_least(x, rank, message=None, name=None):
             raise ValueError(f"{_prefix(message)}Tensor {_name(x)} must have rank at least "
                              f"{rank}.  Received rank {static}, shape {x.shape}")
         return None
-    import ndflow  # noqa: PLC0415
+    import ndflow
 
     actual = ndflow.rank(x)
     return _assert(ndflow.math.greater_equal(actual, rank), [actual], message,
@@ -242,7 +242,6 @@ def assert_type(tensor, tf_type, message=None, name=None):
     if dtype is not tf_type:
         raise TypeError(f"{_prefix(message)}{_name(tensor) or 'tensor'} must be of type "
                         f"tf.{tf_type.name}; got tf.{dtype.name}")
-    return None
 
 
 def assert_shapes(shapes, data=None, summarize=None, message=None, name=None):
@@ -282,7 +281,6 @@ def assert_shapes(shapes, data=None, summarize=None, message=None, name=None):
                 raise ValueError(f"{_prefix(message)}{origin}.  {described} dimension "
                                  f"{index + offset} must have size {expected}.  Received size "
                                  f"{got}, shape {tensor.shape}")
-    return None
 
 
 def assert_all_finite(x, message, name=None):

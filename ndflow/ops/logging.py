@@ -185,7 +185,7 @@ def _template(inputs, sep):
     return tuple(sep.join(texts).split(marker)), tensors
 
 
-def print(*inputs, output_stream=sys.stderr, summarize=3, sep=" ", end="\n",  # noqa: A001
+def print(*inputs, output_stream=sys.stderr, summarize=3, sep=" ", end="\n",
           name=None):
     """Prints tensors and Python values (`tf.print`), when the op runs.
 
@@ -216,4 +216,4 @@ def print(*inputs, output_stream=sys.stderr, summarize=3, sep=" ", end="\n",  # 
 
 API = {"": ["print"]}
 
-__all__ = ["print", "format_value", "dtypes"]
+__all__ = ["dtypes", "format_value", "print"]

@@ -45,7 +45,7 @@ def _call(func, args):
         raise
     except StopIteration as error:
         raise errors.OutOfRangeError(f"{_func_name(func)} raised StopIteration") from error
-    except Exception as error:  # noqa: BLE001 - reported as TF does, with the cause chained
+    except Exception as error:
         raise errors.UnknownError(f"{type(error).__name__}: {error} (raised by the Python "
                                   f"function {_func_name(func)})") from error
 
@@ -91,10 +91,10 @@ def _wrap_array(array):
 class EagerPyFunc:
     """Calls `func` on eager tensors when the op runs; outputs have dtypes `Tout`."""
 
-    def infer(*inputs, func, Tout):  # noqa: N803 - TF's attribute name
+    def infer(*inputs, func, Tout):
         return tuple(Spec(None, dtype) for dtype in Tout)
 
-    def kernel(xp, *arrays, func, Tout):  # noqa: N803
+    def kernel(xp, *arrays, func, Tout):
         with _eager_scope():
             value = _call(func, [_wrap_array(a) for a in arrays])
             values = _results(value, len(Tout), "EagerPyFunc", func)
@@ -121,7 +121,7 @@ def _gradient_function(func, count, wrt):
     tape (TF's EagerPyFunc gradient); itself differentiable the same way."""
 
     def gradient(*args):
-        from ndflow.autodiff.tape import GradientTape, UnconnectedGradients  # noqa: PLC0415
+        from ndflow.autodiff.tape import GradientTape, UnconnectedGradients
 
         inputs, dys = list(args[:count]), list(args[count:])
         with GradientTape() as tape:
@@ -135,7 +135,7 @@ def _gradient_function(func, count, wrt):
     return gradient
 
 
-def _tout_list(Tout):  # noqa: N803
+def _tout_list(Tout):
     if isinstance(Tout, (list, tuple)):
         return tuple(dtypes.as_dtype(d) for d in Tout), False
     return (dtypes.as_dtype(Tout),), True
@@ -153,7 +153,7 @@ def _returning_sequence(func, single):
     return sequence
 
 
-def py_function(func=None, inp=None, Tout=None, name=None):  # noqa: N803 - TF's names
+def py_function(func=None, inp=None, Tout=None, name=None):
     """Wraps a Python function operating on eager tensors into an op (`tf.py_function`).
 
     Eagerly `func` runs at once (and a tape records what it does); inside tf.function it runs
@@ -184,7 +184,7 @@ def py_function(func=None, inp=None, Tout=None, name=None):  # noqa: N803 - TF's
 
 
 def _numpy_kernel(op_name):
-    def kernel(xp, *arrays, func, Tout):  # noqa: N803
+    def kernel(xp, *arrays, func, Tout):
         hosts = [np.asarray(xp.asnumpy(a) if hasattr(xp, "asnumpy") else a) for a in arrays]
         with _eager_scope():
             value = _call(func, hosts)
@@ -197,7 +197,7 @@ def _numpy_kernel(op_name):
     return kernel
 
 
-def _numpy_infer(*inputs, func, Tout):  # noqa: N803
+def _numpy_infer(*inputs, func, Tout):
     return tuple(Spec(None, dtype) for dtype in Tout)
 
 
@@ -213,7 +213,7 @@ class PyFuncStateless:
     kernel = _numpy_kernel("PyFuncStateless")
 
 
-def numpy_function(func=None, inp=None, Tout=None, stateful=True, name=None):  # noqa: N803
+def numpy_function(func=None, inp=None, Tout=None, stateful=True, name=None):
     """Wraps a Python function operating on NumPy arrays into an op (`tf.numpy_function`).
 
     `func` receives NumPy arrays and returns arrays (or Python values) of the `Tout` dtypes.
@@ -241,14 +241,14 @@ def numpy_function(func=None, inp=None, Tout=None, stateful=True, name=None):  #
 
 def to_graph(entity, recursive=True, experimental_optional_features=None):
     """The AutoGraph-converted version of a Python function (`tf.autograph.to_graph`)."""
-    from ndflow.function import autograph  # noqa: PLC0415
+    from ndflow.function import autograph
 
     return autograph.convert(entity)
 
 
 def to_code(entity, recursive=True, experimental_optional_features=None):
     """The Python source AutoGraph generates for a function (`tf.autograph.to_code`)."""
-    from ndflow.function import autograph  # noqa: PLC0415
+    from ndflow.function import autograph
 
     return autograph.to_code(entity)
 
@@ -256,7 +256,7 @@ def to_code(entity, recursive=True, experimental_optional_features=None):
 def do_not_convert(func=None):
     """Marks a function so AutoGraph leaves it unchanged
     (`tf.autograph.experimental.do_not_convert`); usable as a decorator with or without ()."""
-    from ndflow.function import autograph  # noqa: PLC0415
+    from ndflow.function import autograph
 
     return autograph.do_not_convert(func)
 

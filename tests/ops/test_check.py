@@ -85,7 +85,7 @@ def test_assert_in_graph_fails_only_when_run():
     assert "in op 'Assert'" in str(info.value)
 
 
-def test_Assert_shows_data():  # noqa: N802 - TF's name
+def test_Assert_shows_data():
     tf.debugging.Assert(True, ["unused"])
     with pytest.raises(errors.InvalidArgumentError, match=r"hello\nassertion failed: \[\[1 2\]\]"):
         tf.Assert(tf.constant(False), ["hello", tf.constant([1, 2])])

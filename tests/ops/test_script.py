@@ -96,8 +96,8 @@ def test_numpy_function_is_not_differentiable():
 
 @pytest.mark.parametrize("call,error,match", [
     (lambda x: tf.py_function(lambda a: a, [x], tf.int32), errors.InvalidArgumentError,
-     "EagerPyFunc: value 0 returned by the Python function <lambda> has dtype float32, but "
-     "Tout says int32"),
+     ("EagerPyFunc: value 0 returned by the Python function <lambda> has dtype float32, but "
+     "Tout says int32")),
     (lambda x: tf.py_function(lambda a: "x", [x], tf.float32), errors.InvalidArgumentError,
      "cannot be converted to float32"),
     (lambda x: tf.py_function(lambda a: 1 / 0, [x], tf.float32), errors.UnknownError,
