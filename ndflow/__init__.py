@@ -84,3 +84,14 @@ _sys.modules[f"{__name__}.errors"] = errors
 del _name, _doc, _module, _space, _names, _target, _public
 
 from ndflow import compat  # noqa: E402 - needs the namespace above
+
+
+def __getattr__(name):
+    # tf.keras loads on first use, so `import ndflow` does not pay for Keras.
+    if name == "keras":
+        import importlib  # noqa: PLC0415
+
+        module = importlib.import_module("ndflow.keras")
+        globals()["keras"] = module
+        return module
+    raise AttributeError(f"module 'ndflow' has no attribute '{name}'")

@@ -430,9 +430,24 @@ class Const:
         return value
 
 
+_symbolic_handlers = {}
+
+
+def set_symbolic_handler(tensor_type, handler):
+    """Lets a higher layer own ops on its symbolic tensors outside graphs (Keras's functional
+    API records an op on KerasTensors as a layer): `handler(opdef, inputs, attrs, name)`."""
+    _symbolic_handlers[tensor_type] = handler
+
+
 def _graph_execute(opdef, inputs, attrs, name):
     """The graph branch of `execute`: converts inputs to this graph's tensors and adds the op."""
     graph = context.state.graph
+    if graph is None:
+        for value in inputs:
+            handler = _symbolic_handlers.get(type(value))
+            if handler is not None:
+                return handler(opdef, inputs, attrs, name)
+        return op_registry._no_graph(opdef, inputs, attrs, name)
     tensors = op_registry.convert_inputs(opdef, inputs)
     converted = []
     for tensor in tensors:

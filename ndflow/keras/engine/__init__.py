@@ -1,0 +1,1 @@
+"""The Keras engine: Layer, Model (functional, Sequential, subclassed), training loops."""

@@ -1,0 +1,155 @@
+"""Functional models: a graph of layer calls from `keras.Input`s to outputs.
+
+`Model(inputs, outputs)` walks the nodes recorded when layers were called on KerasTensors,
+orders them, and runs them in that order on real tensors when the model is called.
+"""
+
+from ndflow.framework.tensor import Tensor
+from ndflow.keras.engine.input_layer import InputLayer
+from ndflow.keras.engine.keras_tensor import KerasTensor
+from ndflow.keras.engine.training import Model
+from ndflow.util import nest
+
+
+def _ordered_nodes(outputs):
+    """Nodes needed for `outputs`, dependencies first."""
+    ordered = []
+    visited = set()
+
+    def visit(node, stack):
+        if id(node) in visited:
+            return
+        if id(node) in stack:
+            raise ValueError(f"The functional graph has a cycle through layer "
+                             f"{node.layer.name}")
+        stack.add(id(node))
+        for parent in node.parent_nodes:
+            visit(parent, stack)
+        stack.discard(id(node))
+        visited.add(id(node))
+        ordered.append(node)
+
+    for tensor in nest.flatten(outputs):
+        if not isinstance(tensor, KerasTensor) or tensor._keras_history is None:
+            raise ValueError(f"Output tensors of a functional Model must be the output of a "
+                             f"Keras layer, got {tensor!r}")
+        layer, index, _ = tensor._keras_history
+        visit(layer._inbound_nodes[index], set())
+    return ordered
+
+
+class Functional(Model):
+    """A model defined by calling layers on `keras.Input` tensors."""
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs, outputs):
+        if isinstance(inputs, dict):
+            self._input_structure = dict(inputs)
+        else:
+            self._input_structure = inputs
+        self._output_structure = outputs
+        self._inputs = [t for t in nest.flatten(inputs)]
+        self._outputs = [t for t in nest.flatten(outputs)]
+        for tensor in self._inputs:
+            if not isinstance(tensor, KerasTensor) or tensor._keras_history is None or not \
+                    isinstance(tensor._keras_history[0], InputLayer):
+                raise ValueError(f"Model inputs must come from `keras.Input`, got {tensor!r}")
+        self._nodes = _ordered_nodes(outputs)
+        input_ids = {id(t) for t in self._inputs}
+        for node in self._nodes:
+            for tensor in node.input_tensors:
+                if tensor._keras_history[0]._inbound_nodes[tensor._keras_history[1]].is_input \
+                        and id(tensor) not in input_ids:
+                    raise ValueError(
+                        f"Graph disconnected: cannot obtain value for tensor {tensor.name} at "
+                        f"layer '{node.layer.name}'. It is not one of the model's inputs "
+                        f"{[t.name for t in self._inputs]}.")
+        layers = []
+        for node in self._nodes:
+            if all(node.layer is not layer for layer in layers):
+                layers.append(node.layer)
+        object.__setattr__(self, "_tracking", False)
+        self._layers = layers
+        object.__setattr__(self, "_tracking", True)
+        self._self_layers = layers
+        self.built = True
+
+    @property
+    def inputs(self):
+        return list(self._inputs)
+
+    @property
+    def outputs(self):
+        return list(self._outputs)
+
+    @property
+    def input(self):
+        return self._input_structure if nest.is_nested(self._input_structure) else \
+            self._inputs[0]
+
+    @property
+    def output(self):
+        return self._output_structure
+
+    @property
+    def input_names(self):
+        return [t._keras_history[0].name for t in self._inputs]
+
+    @property
+    def output_names(self):
+        return [t._keras_history[0].name for t in self._outputs]
+
+    def call(self, inputs, training=None, mask=None):
+        values = {}
+        flat = self._flatten_inputs(inputs)
+        for keras_input, value in zip(self._inputs, flat):
+            if not isinstance(value, Tensor):
+                from ndflow.framework.tensor import convert_to_tensor  # noqa: PLC0415
+
+                value = convert_to_tensor(value, dtype=keras_input.dtype
+                                          if keras_input.dtype.is_floating else None)
+            values[id(keras_input)] = value
+        for node in self._nodes:
+            if node.is_input:
+                continue
+
+            def fetch(item):
+                return values[id(item)] if isinstance(item, KerasTensor) else item
+
+            args = nest.map_structure(fetch, list(node.call_args))
+            kwargs = nest.map_structure(fetch, dict(node.call_kwargs))
+            if training is not None and node.layer._call_has_training and \
+                    kwargs.get("training") is None:
+                kwargs["training"] = training
+            outputs = node.layer(*args, **kwargs)
+            for tensor, value in zip(node.output_tensors, nest.flatten(outputs)):
+                values[id(tensor)] = value
+        return nest.pack_sequence_as(self._output_structure,
+                                     [values[id(t)] for t in self._outputs])
+
+    def _flatten_inputs(self, inputs):
+        if isinstance(self._input_structure, dict) and isinstance(inputs, dict):
+            return [inputs[name] for name in sorted(self._input_structure)]
+        if isinstance(inputs, dict):
+            by_name = {t._keras_history[0].name: i for i, t in enumerate(self._inputs)}
+            flat = [None] * len(self._inputs)
+            for key, value in inputs.items():
+                if key not in by_name:
+                    raise ValueError(f"Model {self.name}: unknown input name '{key}'; inputs "
+                                     f"are {sorted(by_name)}")
+                flat[by_name[key]] = value
+            return flat
+        flat = nest.flatten(inputs) if nest.is_nested(inputs) else [inputs]
+        if len(flat) != len(self._inputs):
+            raise ValueError(f"Model {self.name} expects {len(self._inputs)} input(s), but it "
+                             f"received {len(flat)} input tensors.")
+        return flat
+
+    def compute_output_shape(self, input_shape):
+        return nest.map_structure(lambda t: tuple(t.shape.as_list()), self._output_structure)
+
+    def get_layer(self, name=None, index=None):
+        return Model.get_layer(self, name, index)
