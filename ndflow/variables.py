@@ -82,12 +82,30 @@ class Variable:
         if initial_value is None:
             raise ValueError("The `initial_value` arg to `tf.Variable` must be specified except "
                              "when you are not providing a `variable_def`. You provided neither.")
+        graph = context.state.graph
+        tf1_graph = graph is not None and not getattr(graph, "_building_function", False)
         if callable(initial_value):
-            initial_value = initial_value()
+            if tf1_graph:
+                initial_value = initial_value()
+            else:
+                # Inside tf.function, creation is lifted out of the trace and runs once.
+                with context.init_scope():
+                    initial_value = initial_value()
         if dtype is not None:
             dtype = dtypes.as_dtype(dtype)
-        array, self._dtype = _as_array(initial_value, dtype, "Variable initial_value")
-        self._array = np.array(array, copy=True)
+        self._graph = None
+        self._initializer_op = None
+        if tf1_graph:
+            array = self._graph_initial_value(graph, initial_value, dtype)
+        else:
+            if isinstance(initial_value, Tensor) and not isinstance(initial_value, EagerTensor):
+                raise ValueError(
+                    f"Variable '{name or 'Variable'}' created inside tf.function with an initial "
+                    f"value that depends on the traced graph ({initial_value!r}). Pass a "
+                    f"callable (e.g. lambda: tf.zeros(shape)) or a value known at trace time, "
+                    f"or create the variable outside the function.")
+            array, self._dtype = _as_array(initial_value, dtype, "Variable initial_value")
+            self._array = np.array(array, copy=True)
         if constraint is not None and not callable(constraint):
             raise ValueError(f"Argument `constraint` must be None or a callable. Got a "
                              f"{type(constraint)}: {constraint!r}")
@@ -101,22 +119,71 @@ class Variable:
         self._synchronization = synchronization
         self._aggregation = aggregation
         self._validate_shape = validate_shape
+        initial_shape = array.shape if self._graph is None else self._graph_shape
         if shape is not None:
             shape = as_shape(shape)
-            if not shape.is_compatible_with(self._array.shape):
-                raise ValueError(f"Variable: initial value shape {self._array.shape} is not "
+            if not shape.is_compatible_with(initial_shape):
+                raise ValueError(f"Variable: initial value shape {initial_shape} is not "
                                  f"compatible with shape {shape}")
             self._shape = shape
         else:
             # Eagerly the initial value's shape is known, so TF fixes it even when
             # validate_shape=False; only an explicit `shape` with None dims lets it change.
-            self._shape = TensorShape(self._array.shape)
+            self._shape = TensorShape(initial_shape)
         base = name if name is not None else "Variable"
         self._name = context.state.name_scope + base  # TF keeps a given ':0' ('x:0:0')
         global _created
         _created += 1
         self._unique_id = next(_uid)
-        self._initial_value = EagerTensor(self._array, self._dtype)
+        if self._graph is None:
+            self._initial_value = EagerTensor(self._array, self._dtype)
+        else:
+            self._finish_graph_variable()
+
+    def _graph_initial_value(self, graph, initial_value, dtype):
+        """TF1 graph variables start uninitialized; their initializer op assigns the value."""
+        self._graph = graph
+        if isinstance(initial_value, Variable):
+            initial_value = initial_value.value()
+        value = convert_to_tensor(initial_value, dtype=dtype) if isinstance(
+            initial_value, Tensor) else convert_to_tensor(initial_value, dtype_hint=dtype)
+        if dtype is not None and value.dtype is not dtype:
+            value = array_ops.cast(value, dtype)
+        self._dtype = value.dtype
+        self._array = None
+        self._initial_value = value
+        self._graph_shape = tuple(value.shape.as_list()) if value.shape.rank is not None \
+            else ()
+        return None
+
+    def _finish_graph_variable(self):
+        from ndflow.ops import state as state_ops  # noqa: PLC0415 - graph-mode only
+
+        with self._graph.control_dependencies(None):
+            assigned = state_ops.assign_variable(self, self._initial_value, "AssignVariableOp")
+        self._initializer_op = assigned.op
+        self._graph.add_to_collection("variables", self)
+        if self._trainable:
+            self._graph.add_to_collection("trainable_variables", self)
+
+    @property
+    def initializer(self):
+        """The op that initializes a TF1 graph variable (None eagerly)."""
+        return self._initializer_op
+
+    def initialized_value(self):
+        return self.value()
+
+    def eval(self, session=None):
+        from ndflow.compat.v1.session import get_default_session  # noqa: PLC0415
+
+        session = session or get_default_session()
+        if session is None:
+            raise ValueError("Variable.eval(): no default session; pass `session=`")
+        return session.run(self.value())
+
+    def load(self, value, session=None):
+        self._set_array(value)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -206,6 +273,8 @@ class Variable:
 
     @property
     def graph(self):
+        if self._graph is not None:
+            return self._graph
         raise AttributeError("Variable.graph is undefined when eager execution is enabled.")
 
     def ref(self):
@@ -274,8 +343,9 @@ class Variable:
         if value.dtype is not self._dtype:
             raise TypeError(f"{op_type}: cannot assign a {value.dtype.name} value to variable "
                             f"'{self.name}' of dtype {self._dtype.name}")
-        state_ops.assign_variable(self, value, op_type)
-        return self if read_value else None
+        assigned = state_ops.assign_variable(self, value, op_type)
+        # As in TF1 graphs: the assigned value, whose evaluation runs the assignment.
+        return assigned if read_value else assigned.op
 
     def _assign_slice(self, key, value):
         """`var[key].assign(value)`: writes a NumPy-style slice of the variable."""

@@ -465,6 +465,8 @@ def _graph_execute(opdef, inputs, attrs, name):
         op_registry._record(opdef, converted, outputs, attrs)
     if opdef.num_outputs == 1:
         return outputs[0]
+    if opdef.num_outputs == 0:
+        return op  # ops without outputs (print, asserts, NoOp) are used for their Operation
     return outputs
 
 

@@ -317,5 +317,4 @@ def function(func=None, input_signature=None, autograph=True, jit_compile=None,
 
 
 def _creation_count(variables_module):
-    counter = getattr(variables_module, "creation_count", None)
-    return counter() if counter is not None else 0  # TEMP until variables.py has it (#4)
+    return variables_module.creation_count()

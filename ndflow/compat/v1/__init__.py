@@ -129,7 +129,7 @@ def _keep_dims(function):
         if axis is None:
             axis = reduction_indices
         if keepdims is None:
-            keepdims = bool(keep_dims)
+            keepdims = keep_dims is True or (keep_dims is not None and keep_dims != 0)
         return function(input_tensor, axis=axis, keepdims=keepdims, name=name)
 
     wrapper.__name__ = function.__name__
