@@ -29,8 +29,8 @@ def moments(x, axes, shift=None, keepdims=False, name=None):
     x = convert_to_tensor(x)
     y = array_ops.cast(x, dtypes.float32) if x.dtype is dtypes.float16 else x
     mean = reduce_ops.reduce_mean(y, axes, keepdims=True)
-    variance = reduce_ops.reduce_mean(
-        math_ops.squared_difference(y, array_ops.stop_gradient(mean)), axes, keepdims=True)
+    # No stop_gradient on the mean (TF has one): same first derivative, right second one.
+    variance = reduce_ops.reduce_mean(math_ops.squared_difference(y, mean), axes, keepdims=True)
     if not keepdims:
         mean = manip.squeeze(mean, axes)
         variance = manip.squeeze(variance, axes)
