@@ -162,6 +162,9 @@ class Cast:
                                             f"tf.strings.as_string")
         if x.dtype.kind == "c" and DstT._np.kind != "c":
             x = x.real  # TF's cast from complex drops the imaginary part
+        if x.dtype.kind == "f" and DstT._np.kind in "iu":
+            with xp.errstate(invalid="ignore"):  # TF casts NaN/overflow silently
+                return x.astype(DstT._np)
         return x.astype(DstT._np, copy=False)
 
     def grad(op, dy):
@@ -187,12 +190,26 @@ def saturate_cast(value, dtype, name=None):
     value = convert_to_tensor(value)
     if value.dtype.is_floating or value.dtype.is_integer:
         if dtype.is_integer or dtype.is_floating:
-            low = max(dtype.min, value.dtype.min) if not value.dtype.is_floating else dtype.min
-            high = min(dtype.max, value.dtype.max) if not value.dtype.is_floating else dtype.max
+            low, high = _saturation_bounds(value.dtype, dtype)
             from ndflow.ops import math as math_ops  # noqa: PLC0415 - cycle: math uses array
 
             value = math_ops.clip_by_value(value, low, high)
     return cast(value, dtype, name=name)
+
+
+def _saturation_bounds(source, target):
+    """Clip bounds representable in `source` that stay inside `target`'s range (float32 cannot
+    hold int32.max: its nearest value rounds up to 2**31, so the bound steps down, as TF)."""
+    if not source.is_floating:
+        return max(target.min, source.min), min(target.max, source.max)
+    np_type = source.as_numpy_dtype
+    low, high = np_type(target.min), np_type(target.max)
+    if target.is_integer:
+        if float(high) > target.max:
+            high = np.nextafter(high, np_type(0))
+        if float(low) < target.min:
+            low = np.nextafter(low, np_type(0))
+    return low, high
 
 
 @primitive("Identity", dtypes=ANY)

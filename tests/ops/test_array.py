@@ -241,3 +241,16 @@ def test_meshgrid(indexing):
         a, b, indexing=indexing)[1], x, y, order=2)
     with pytest.raises(ValueError, match="indexing must be"):
         tf.meshgrid(x, indexing="yx")
+
+
+def test_saturate_cast_float32_to_int32_stays_in_range():
+    result = tf.dtypes.saturate_cast(tf.constant([1e10, -1e10, 5.5]), tf.int32).numpy()
+    assert result.tolist() == [2147483520, -2147483648, 5]
+
+
+def test_cast_of_nan_to_int_is_silent():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tf.cast(tf.constant([np.nan, 1e20]), tf.int32)
