@@ -39,7 +39,9 @@ def _shape_input(shape):
     if isinstance(shape, TensorShape):
         shape = [-1 if d is None else d for d in shape.as_list()]
     if isinstance(shape, Tensor):
-        return shape
+        return shape if shape.shape.rank != 0 else reshape(shape, [1])
+    if isinstance(shape, (int, np.integer)):
+        shape = [shape]  # tf.zeros(3) means shape [3], as in TF
     return convert_to_tensor(shape, dtype_hint=dtypes.int32)
 
 

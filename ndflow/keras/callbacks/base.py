@@ -230,10 +230,14 @@ class ProgbarLogger(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._seen = batch + 1
-        self._progbar.update(self._seen, list((logs or {}).items()), finalize=False)
+        values = [(k, v) for k, v in (logs or {}).items() if _is_scalar(v)]
+        self._progbar.update(self._seen, values, finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._progbar.update(self._seen, list((logs or {}).items()), finalize=True)
+        steps = self.params.get("steps")
+        seen = steps if self._verbose != 1 and steps else self._seen
+        values = [(k, v) for k, v in (logs or {}).items() if _is_scalar(v)]
+        self._progbar.update(seen, values, finalize=True)
 
     def on_test_begin(self, logs=None):
         if self.params.get("_in_fit"):
@@ -261,6 +265,10 @@ class ProgbarLogger(Callback):
 
     def on_predict_end(self, logs=None):
         self._progbar.update(self._seen, finalize=True)
+
+
+def _is_scalar(value):
+    return getattr(value, "ndim", 0) == 0
 
 
 class _AllNames:

@@ -31,7 +31,7 @@ class LossesContainer:
         from ndflow.keras import losses as losses_module  # noqa: PLC0415
 
         self._output_names = list(output_names)
-        self._losses = [losses_module.get(spec) if spec is not None else None
+        self._losses = [_as_loss_object(losses_module, spec) if spec is not None else None
                         for spec in _per_output(loss, self._output_names, "losses")]
         weights = loss_weights if loss_weights is not None else 1.0
         if isinstance(weights, (int, float)):
@@ -60,6 +60,18 @@ class LossesContainer:
                 value = value * weight
             total = value if total is None else total + value
         return total
+
+
+def _as_loss_object(losses_module, spec):
+    """Keras' get_loss: names may resolve to plain functions, which get wrapped so they take
+    `sample_weight` and reduce like Loss objects."""
+    loss = losses_module.get(spec)
+    if isinstance(loss, losses_module.Loss):
+        return loss
+    if isinstance(loss, type):
+        return loss()
+    name = spec if isinstance(spec, str) else getattr(loss, "__name__", "loss")
+    return losses_module.LossFunctionWrapper(loss, name=name)
 
 
 def _as_list(values, output_names):

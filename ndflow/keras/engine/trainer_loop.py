@@ -18,8 +18,14 @@ def _verbose(value):
 
 
 def _logs_to_floats(logs):
-    return {k: float(v) if isinstance(v, (Tensor, np.ndarray, np.generic)) else v
-            for k, v in (logs or {}).items()}
+    """Scalars become Python floats; vector results (F1Score per class) stay NumPy arrays."""
+    result = {}
+    for key, value in (logs or {}).items():
+        if isinstance(value, (Tensor, np.ndarray, np.generic)):
+            array = np.asarray(value)
+            value = float(array) if array.ndim == 0 else array
+        result[key] = value
+    return result
 
 
 def _batches(adapter, steps_per_execution):
@@ -90,6 +96,7 @@ def fit(model, args):
         if run_validation:
             validation_logs = _evaluate_adapter(model, validation, None)
             epoch_logs.update({f"val_{k}": v for k, v in validation_logs.items()})
+        epoch_logs = dict(sorted(epoch_logs.items()))  # Keras 3 orders epoch logs by name
         callbacks.on_epoch_end(epoch, epoch_logs)
         logs = epoch_logs
         if model.stop_training:

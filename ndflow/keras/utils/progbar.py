@@ -95,6 +95,11 @@ class Progbar:
     def _line(self, current, now, finalize):
         elapsed = now - self._start
         per_unit = elapsed / max(current, 1)
+        if self.verbose == 2:
+            rate = _per_step(per_unit).replace("step", self.unit_name)
+            target = self.target if self.target is not None else current
+            line = f"{current}/{target} - {_format_duration(elapsed)} - {rate}"
+            return line + self._metrics_text()
         parts = []
         if self.target is not None:
             digits = len(str(self.target))
@@ -109,8 +114,12 @@ class Progbar:
             parts.append(f"{_format_duration(elapsed)} {rate}")
         else:
             parts.append(f"ETA: {_format_duration(per_unit * (self.target - current))} {rate}")
-        line = " ".join(parts)
+        return " ".join(parts) + self._metrics_text()
+
+    def _metrics_text(self):
+        text = ""
         for name in self._order:
             total, count = self._values[name]
-            line += f" - {name}: {_format_value(total / max(count, 1))}"
-        return line
+            value = total / max(count, 1)
+            text += f" - {name}: {_format_value(value)}"
+        return text
