@@ -8,22 +8,28 @@ composites. Normalisation and dropout live in `nn_norm.py`; convolution and pool
 re-exported here.
 """
 
-import numbers
 
 from ndflow.framework import dtypes, errors
 from ndflow.framework.op_registry import Spec, execute, primitive
 from ndflow.framework.tensor import Tensor, convert_to_tensor
 from ndflow.ops import array as array_ops
-from ndflow.ops import indexing
-from ndflow.ops import manip
+from ndflow.ops import indexing, manip
 from ndflow.ops import math as math_ops
 from ndflow.ops import reduce as reduce_ops
 from ndflow.ops._factory import broadcast_shape, unary_op
 from ndflow.ops.math import sigmoid, softplus, tanh  # noqa: F401 - re-exported as tf.nn.*
 from ndflow.ops.nn_norm import (  # noqa: F401 - re-exported as tf.nn.*
-    batch_norm_with_global_normalization, batch_normalization, dropout, fused_batch_norm,
-    l2_normalize, local_response_normalization, lrn, moments, normalize_moments,
-    sufficient_statistics, weighted_moments,
+    batch_norm_with_global_normalization,
+    batch_normalization,
+    dropout,
+    fused_batch_norm,
+    l2_normalize,
+    local_response_normalization,
+    lrn,
+    moments,
+    normalize_moments,
+    sufficient_statistics,
+    weighted_moments,
 )
 from ndflow.ops.reduce import top_k  # noqa: F401 - re-exported
 
@@ -407,7 +413,7 @@ def _softmax_jvp(logits, v):
     return math_ops.multiply(math_ops.subtract(v, dot), s)
 
 
-def _label_error(xp, labels, depth):
+def _label_error(labels, depth):
     low, high = labels.min(), labels.max()
     bad = low if low < 0 else high
     values = " ".join(str(v) for v in labels.tolist())
@@ -434,16 +440,16 @@ class SparseSoftmaxCrossEntropyWithLogits:
                     f"{list(labels.shape)}")
             rows = labels.shape[0] if rows is None else rows
         depth = None if features.shape is None else features.shape[1]
-        if labels.value is not None and depth is not None and labels.value.size:
-            if labels.value.min() < 0 or labels.value.max() >= depth:
-                raise _label_error(None, labels.value, depth)
+        known = labels.value is not None and depth is not None and labels.value.size
+        if known and (labels.value.min() < 0 or labels.value.max() >= depth):
+            raise _label_error(labels.value, depth)
         return Spec((rows,), features.dtype), Spec((rows, depth), features.dtype)
 
     def kernel(xp, features, labels):
         depth = features.shape[1]
         # Raised from the kernel too: in a graph the labels are only known at run time.
         if labels.size and (labels.min() < 0 or labels.max() >= depth):
-            raise _label_error(xp, labels, depth)
+            raise _label_error(labels, depth)
         x = _upcast(xp, features)
         with xp.errstate(invalid="ignore", divide="ignore"):
             shifted = _shifted(xp, x) if depth else x

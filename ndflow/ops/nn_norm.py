@@ -9,9 +9,7 @@ from ndflow.framework import dtypes, errors
 from ndflow.framework.op_registry import Spec, execute, primitive
 from ndflow.framework.tensor import Tensor, convert_to_tensor
 from ndflow.ops import array as array_ops
-from ndflow.ops import indexing
-from ndflow.ops import linalg
-from ndflow.ops import manip
+from ndflow.ops import indexing, linalg, manip
 from ndflow.ops import math as math_ops
 from ndflow.ops import random as random_ops
 from ndflow.ops import reduce as reduce_ops
