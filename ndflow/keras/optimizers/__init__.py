@@ -14,9 +14,9 @@ from ndflow.keras.optimizers.loss_scale import LossScaleOptimizer
 from ndflow.keras.optimizers.rmsprop import RMSprop
 from ndflow.keras.optimizers.sgd import SGD
 
-__all__ = ["Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lion",
-           "LossScaleOptimizer", "Nadam", "Optimizer", "RMSprop", "SGD", "deserialize", "get",
-           "legacy", "experimental", "schedules", "serialize"]
+__all__ = ["SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl",
+           "Lion", "LossScaleOptimizer", "Nadam", "Optimizer", "RMSprop", "deserialize",
+           "experimental", "get", "legacy", "schedules", "serialize"]
 
 _ALL_OPTIMIZERS = {cls.__name__.lower(): cls for cls in (
     Optimizer, Adam, SGD, RMSprop, Adadelta, AdamW, Adagrad, Adamax, Adafactor, Nadam, Ftrl,

@@ -49,7 +49,7 @@ class Adafactor(Optimizer):
         self._r, self._c, self._v = [], [], []
         for variable in var_list:
             shape = variable.shape.as_list()
-            name = variable.name[:-2] if variable.name.endswith(":0") else variable.name
+            name = variable.name.removesuffix(":0")
             if len(shape) < 2:
                 # Unused placeholders, kept so `variables` lines up with Keras' (int32 scalars).
                 self._r.append(self.add_variable((), dtype=nd.int32, name=name))

@@ -12,15 +12,17 @@ import pytest
 import ndflow as tf
 from ndflow.keras import optimizers
 from tests.keras.optimizers import numpy_reference
-from tests.keras.optimizers.fixtures.optimizer_cases import (OPTIMIZER_CASES,
-                                                             initial_weights_and_grads)
+from tests.keras.optimizers.fixtures.optimizer_cases import (
+    OPTIMIZER_CASES,
+    initial_weights_and_grads,
+)
 
 with open(os.path.join(os.path.dirname(__file__), "fixtures", "keras_reference.json")) as _f:
     KERAS = json.load(_f)
 
 
 def _base_name(name):
-    return name[:-2] if name.endswith(":0") else name
+    return name.removesuffix(":0")
 
 
 def _make(class_name, kwargs):
@@ -62,6 +64,16 @@ def test_optimizer_matches_keras(case, traced):
         optimizer.finalize_variable_values(variables)
         for variable, want in zip(variables, expected["finalized"]):
             np.testing.assert_allclose(variable.numpy(), np.float32(want), rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("case", sorted(OPTIMIZER_CASES))
+def test_traced_updates_equal_eager_updates(case):
+    class_name, kwargs = OPTIMIZER_CASES[case]
+    weights0, grads = initial_weights_and_grads(steps=3)
+    eager = _train(_make(class_name, kwargs), weights0, grads)
+    traced = _train(_make(class_name, kwargs), weights0, grads, traced=True)
+    for a, b in zip(eager, traced):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 NUMPY_CASES = [case for case, (name, kwargs) in OPTIMIZER_CASES.items()
