@@ -1,6 +1,7 @@
 """`keras.optimizers`: the optimizer classes, `get`/`serialize`/`deserialize`, learning-rate
 `schedules`, and Keras 2's `legacy` / `experimental` namespaces (mapped to the same classes)."""
 
+import sys
 import types
 
 from ndflow.keras.optimizers import schedules
@@ -31,6 +32,8 @@ for _cls in (Optimizer, Adam, SGD, RMSprop, Adadelta, AdamW, Adagrad, Adamax, Ad
     setattr(legacy, _cls.__name__, _cls)
     setattr(experimental, _cls.__name__, _cls)
 del _cls
+sys.modules[legacy.__name__] = legacy  # `from ...optimizers.legacy import Adam` works too
+sys.modules[experimental.__name__] = experimental
 
 
 def serialize(optimizer):

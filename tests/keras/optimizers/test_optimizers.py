@@ -307,6 +307,9 @@ def test_get_serialize_deserialize_and_legacy_names():
     assert optimizers.legacy.Adam is optimizers.Adam
     assert optimizers.legacy.SGD is optimizers.SGD
     assert optimizers.experimental.AdamW is optimizers.AdamW
+    from ndflow.keras.optimizers.legacy import RMSprop  # noqa: PLC0415 - the import form
+
+    assert RMSprop is optimizers.RMSprop
 
 
 @pytest.mark.parametrize("identifier", ["adamz", 3, {"class_name": "Nope", "config": {}}],
