@@ -349,7 +349,11 @@ class Layer:
             assert_input_compatibility(self.input_spec, inputs, self._name, type(self).__name__)
         if not self.built:
             self._build_from_inputs(inputs, args, kwargs)
-        if self._call_has_training and kwargs.get("training") is None:
+        training = kwargs.get("training")
+        if not self._call_has_training:
+            # `call` does not take it: pass it on to nested layers through the call context.
+            kwargs.pop("training", None)
+        elif training is None:
             kwargs["training"] = _training_from_context()
         if self._call_has_mask and "mask" not in kwargs:
             masks = [getattr(t, "_keras_mask", None) for t in nest.flatten(inputs)]
@@ -357,12 +361,12 @@ class Layer:
                 kwargs["mask"] = masks[0] if len(masks) == 1 else nest.pack_sequence_as(
                     inputs, masks)
         outer_training = getattr(_call_context, "training", None)
-        if kwargs.get("training") is not None:
-            _call_context.training = kwargs["training"]
+        if training is not None:
+            _call_context.training = training
         outermost = not getattr(_call_context, "in_call", False)
         if outermost:
             _call_context.in_call = True
-        self._losses.clear() if outermost or True else None
+        self._losses.clear()
         try:
             outputs = self.call(*args, **kwargs)
         finally:

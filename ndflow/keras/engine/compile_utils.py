@@ -173,11 +173,13 @@ def resolve_metric(spec, loss, y_true, y_pred):
         true_shape = y_true.shape if y_true is not None else None
         return metrics_module.resolve_by_loss(spec, loss, true_shape, y_pred.shape)
     metric = metrics_module.get(spec)
-    if isinstance(metric, metrics_module.Metric):
-        return metric
     if isinstance(metric, type):
-        return metric()
+        metric = metric()
+    if isinstance(metric, metrics_module.Metric):
+        if isinstance(spec, str):
+            metric.name = spec  # Keras 3 reports a metric under the string it was given
+        return metric
     if callable(metric):
-        return metrics_module.MeanMetricWrapper(metric, name=getattr(metric, "__name__",
-                                                                     "metric"))
+        name = spec if isinstance(spec, str) else getattr(metric, "__name__", "metric")
+        return metrics_module.MeanMetricWrapper(metric, name=name)
     raise ValueError(f"compile: could not interpret metric {spec!r}")

@@ -8,6 +8,7 @@ import copy
 
 from ndflow.autodiff.tape import GradientTape
 from ndflow.framework.tensor import EagerTensor, Tensor, convert_to_tensor
+from ndflow.framework.tensor_shape import TensorShape
 from ndflow.function.polymorphic import function
 from ndflow.keras.engine import compile_utils, data_adapter
 from ndflow.keras.engine.base_layer import Layer
@@ -333,9 +334,15 @@ class CallNotImplementedError(NotImplementedError):
 
 
 def _shape_structure(shape):
-    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
-        return list(shape)
-    return tuple(shape)
+    """Input shapes as TensorShape leaves: one shape, or a list/dict of them."""
+    if isinstance(shape, TensorShape):
+        return shape
+    if isinstance(shape, dict):
+        return {key: _shape_structure(value) for key, value in shape.items()}
+    if isinstance(shape, (list, tuple)) and shape and all(
+            isinstance(s, (list, tuple, TensorShape)) for s in shape):
+        return [_shape_structure(s) for s in shape]
+    return TensorShape(shape)
 
 
 def _to_tensors(structure):
