@@ -1,6 +1,12 @@
 """Op definitions by family. Each module registers its primitives and exposes the public
 functions; `API` tables in each module say where they appear in the `tf` namespace."""
 
+import warnings
+
+# TF computes inf - inf, 0 * inf, x / 0 ... silently; NumPy warns. The filter is scoped to
+# ndflow's kernel modules (not global), and costs nothing per op, unlike np.errstate.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ndflow\.ops\.")
+
 
 def _OP_MODULES():  # noqa: N802 - read by ndflow/__init__ only
     """The op modules, imported in dependency order."""
