@@ -305,6 +305,41 @@ class Model(Layer):
         raise ValueError(f"No such layer: {name}. Existing layers are: "
                          f"{[layer.name for layer in self.layers]}.")
 
+    # --- saving (implemented in ndflow/keras/saving and ndflow/saved_model) -----------------
+
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Saves the model: `.keras` (Keras 3 zip), `.h5` (legacy Keras 2 HDF5), or a directory
+        (no extension: the SavedModel-style format, as Keras 2 programs expect)."""
+        from ndflow.keras.saving import api  # noqa: PLC0415 - loaded when saving
+
+        return api.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Saves the weights (`.weights.h5` Keras 3 layout, or legacy `.h5`)."""
+        from ndflow.keras.saving import api  # noqa: PLC0415
+
+        return api.save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+        """Loads weights saved by `save_weights` (or by Keras); the model is unchanged if the
+        file cannot be read."""
+        from ndflow.keras.saving import api  # noqa: PLC0415
+
+        return api.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name,
+                                **kwargs)
+
+    def to_json(self, **kwargs):
+        """The model's architecture as a JSON string (`keras.models.model_from_json`)."""
+        from ndflow.keras.saving import api  # noqa: PLC0415
+
+        return api.to_json(self, **kwargs)
+
+    def export(self, filepath, format="tf_saved_model", verbose=True, **kwargs):  # noqa: A002
+        """Exports the inference function in the SavedModel-style format (`Model.export`)."""
+        from ndflow.saved_model import api as saved_model_api  # noqa: PLC0415
+
+        return saved_model_api.export_keras_model(self, filepath, **kwargs)
+
     def build(self, input_shape):
         """Builds a subclassed model by calling it on a placeholder of `input_shape`."""
         if self.built:
