@@ -10,6 +10,35 @@ from ndflow.keras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, Stac
 from ndflow.keras.layers.recurrent import (
     GRU, LSTM, RNN, Bidirectional, SimpleRNN, TimeDistributed,
 )
+from ndflow.keras.layers.activation_layers import ELU, PReLU, LeakyReLU, ReLU, Softmax
+from ndflow.keras.layers.convolutional import (
+    Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,
+    Convolution2D, Convolution2DTranspose, Convolution3D, Convolution3DTranspose, DepthwiseConv1D,
+    DepthwiseConv2D, SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
+    SeparableConvolution2D,
+)
+from ndflow.keras.layers.merging import (
+    Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
+    concatenate, dot, maximum, minimum, multiply, subtract,
+)
+from ndflow.keras.layers.normalization import (
+    BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
+)
+from ndflow.keras.layers.pooling import (
+    AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D,
+    GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
+    MaxPooling1D, MaxPooling2D, MaxPooling3D,
+)
+from ndflow.keras.layers.regularization import (
+    ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
+    SpatialDropout2D, SpatialDropout3D,
+)
+from ndflow.keras.layers.reshaping import (
+    Cropping1D, Cropping2D, Cropping3D, Masking, Permute, RepeatVector, UpSampling1D,
+    UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D,
+)
 
 
 def _all_layer_classes():
