@@ -40,6 +40,11 @@ from ndflow.keras.layers.reshaping import (
     UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D,
 )
 
+from ndflow.keras.layers.preprocessing import (
+    CategoryEncoding, CenterCrop, Discretization, Hashing, IntegerLookup, Normalization,
+    RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
+    Rescaling, Resizing, StringLookup, TextVectorization,
+)
 
 def _all_layer_classes():
     classes = {}
