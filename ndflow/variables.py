@@ -298,9 +298,15 @@ class Variable:
                 f"incompatible.")
         return array
 
-    def _set_array(self, array):
-        """Replaces the value with `array` (already of the variable's dtype); used by the
-        graph-mode assign ops. A new array, so earlier reads keep their value."""
+    def _set_array(self, array, fresh=False):
+        """Replaces the value with `array`; used by the graph-mode assign ops. The variable
+        gets its own array (earlier reads keep their value); `fresh` says `array` was just
+        computed and is referenced nowhere else, so it need not be copied."""
+        current = self._array
+        if (current is not None and type(array) is np.ndarray and array.dtype == current.dtype
+                and array.shape == current.shape):
+            self._array = array if fresh else array.copy()
+            return
         self._array = np.array(self._checked(array, "assign"), copy=True)
 
     def _updated(self, delta, what, update):

@@ -46,7 +46,7 @@ class OpDef:
     attribute T (checked and used to convert Python values); `dtypes` is T's allowed set."""
 
     __slots__ = ("name", "kernel", "infer", "grad", "dtypes", "same_dtype", "num_outputs",
-                 "stateful", "input_dtypes", "dtype_names", "ufunc")
+                 "stateful", "input_dtypes", "dtype_names", "ufunc", "quiet")
 
     def __init__(self, name, kernel, infer=None, grad=None, dtypes=None, same_dtype=True,
                  num_outputs=1, stateful=False, input_dtypes=None, ufunc=None):
@@ -62,6 +62,8 @@ class OpDef:
         # Name of the `xp` ufunc the kernel is equivalent to, for element-wise ops: lets the
         # fusion pass chain them into one buffer with `out=` (function/passes.py).
         self.ufunc = ufunc
+        # Kernels marked quiet produce inf/nan silently (as TF): they run under np.errstate.
+        self.quiet = getattr(kernel, "quiet", False)
         # Names, not DType objects: a str set lookup is 4x faster than DType.__hash__.
         self.dtype_names = frozenset(d.name for d in (dtypes or _ALL_DTYPES))
 
@@ -248,7 +250,11 @@ def execute(op_type, *inputs, name=None, **attrs):
                 return _graph_execute(opdef, tensors, attrs, name)
         arrays = [tensor._value for tensor in tensors]
     try:
-        result = opdef.kernel(_XP, *arrays, **attrs)
+        if opdef.quiet:
+            with _XP.errstate(all="ignore"):
+                result = opdef.kernel(_XP, *arrays, **attrs)
+        else:
+            result = opdef.kernel(_XP, *arrays, **attrs)
     except errors.OpError:
         raise
     except Exception as error:  # noqa: BLE001 - turned into TF's error with the op's message

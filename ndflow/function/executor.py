@@ -114,6 +114,9 @@ class Plan:
             values[s] = array
         xp = _XP
         step = None
+        # One errstate for the whole plan: kernels yield inf/nan silently, as TF's do.
+        errstate = xp.errstate(all="ignore")
+        errstate.__enter__()
         try:
             for step, free in zip(self.steps, self.frees):
                 args = [values[s] for s in step.inputs]
@@ -129,6 +132,8 @@ class Plan:
             args = [values[s] for s in step.inputs]
             reported = kernel_error(step.op.opdef, args, step.attrs, error)
             raise type(reported)(None, step.op, _located(step.op, reported.message)) from error
+        finally:
+            errstate.__exit__(None, None, None)
         return [values[s] if s is not None else None for s in self.output_slots]
 
 

@@ -32,13 +32,10 @@ def _c(x):
 
 
 def _quiet(func):
-    """A kernel that yields inf/nan silently where NumPy would warn, as TF does."""
-
-    def kernel(xp, *arrays):
-        with xp.errstate(all="ignore"):
-            return func(xp, *arrays)
-
-    return kernel
+    """Marks a kernel that yields inf/nan where NumPy would warn, as TF does silently: the
+    dispatcher runs it under np.errstate (and the graph executor runs whole plans so)."""
+    func.quiet = True
+    return func
 
 
 def _mask(condition, like):
@@ -82,10 +79,10 @@ def _floordiv_kernel(xp, x, y):
         return xp.floor(x / y)
 
 
+@_quiet
 def _floormod_kernel(xp, x, y):
     _check_int_divisor(xp, y)
-    with xp.errstate(all="ignore"):
-        return xp.remainder(x, y)
+    return xp.remainder(x, y)
 
 
 def _floormod_grad(op, dy):
@@ -93,12 +90,12 @@ def _floormod_grad(op, dy):
     return [unbroadcast(dy, x), unbroadcast(multiply(dy, negative(floordiv(x, y))), y)]
 
 
+@_quiet
 def _pow_kernel(xp, x, y):
     if y.dtype.kind in "iu" and xp.any(y < 0):
         raise errors.InvalidArgumentError(
             "Pow: integers to negative integer powers are not allowed")
-    with xp.errstate(all="ignore"):
-        return xp.power(x, y)
+    return xp.power(x, y)
 
 
 def _pow_grad(op, dy):
@@ -138,24 +135,24 @@ def _where_zero(xp, condition, value):
     return xp.where(condition, xp.zeros((), value.dtype), value)
 
 
+@_quiet
 def _div_no_nan_kernel(xp, x, y):
-    with xp.errstate(all="ignore"):
-        return _where_zero(xp, y == 0, x / y)
+    return _where_zero(xp, y == 0, x / y)
 
 
+@_quiet
 def _mul_no_nan_kernel(xp, x, y):
-    with xp.errstate(all="ignore"):
-        return _where_zero(xp, y == 0, x * y)
+    return _where_zero(xp, y == 0, x * y)
 
 
+@_quiet
 def _xlogy_kernel(xp, x, y):
-    with xp.errstate(all="ignore"):
-        return _where_zero(xp, x == 0, x * xp.log(y))
+    return _where_zero(xp, x == 0, x * xp.log(y))
 
 
+@_quiet
 def _xdivy_kernel(xp, x, y):
-    with xp.errstate(all="ignore"):
-        return _where_zero(xp, x == 0, x / y)
+    return _where_zero(xp, x == 0, x / y)
 
 
 def _div_no_nan_grad(op, dy):

@@ -43,11 +43,12 @@ def read_variable(variable):
 
 def _assign_kernel(mode):
     def kernel(xp, handle, value):
-        if mode == "add":
-            value = handle._array + value
-        elif mode == "sub":
-            value = handle._array - value
-        handle._set_array(value)
+        if mode == "set":
+            handle._set_array(value)
+        else:
+            update = xp.add if mode == "add" else xp.subtract
+            handle._set_array(update(handle._array, value).astype(handle._array.dtype,
+                                                                  copy=False), fresh=True)
         return handle._array
 
     return kernel
