@@ -46,10 +46,11 @@ class OpDef:
     attribute T (checked and used to convert Python values); `dtypes` is T's allowed set."""
 
     __slots__ = ("name", "kernel", "infer", "grad", "dtypes", "same_dtype", "num_outputs",
-                 "stateful", "input_dtypes", "dtype_names", "ufunc", "quiet")
+                 "stateful", "input_dtypes", "dtype_names", "ufunc", "quiet", "side_effects")
 
     def __init__(self, name, kernel, infer=None, grad=None, dtypes=None, same_dtype=True,
-                 num_outputs=1, stateful=False, input_dtypes=None, ufunc=None):
+                 num_outputs=1, stateful=False, input_dtypes=None, ufunc=None,
+                 side_effects=None):
         self.name = name
         self.kernel = kernel
         self.infer = infer
@@ -64,6 +65,9 @@ class OpDef:
         self.ufunc = ufunc
         # Kernels marked quiet produce inf/nan silently (as TF): they run under np.errstate.
         self.quiet = getattr(kernel, "quiet", False)
+        # Stateful ops keep program order; those with side effects also always run (a variable
+        # read is stateful but may be dropped when nothing uses its value).
+        self.side_effects = stateful if side_effects is None else side_effects
         # Names, not DType objects: a str set lookup is 4x faster than DType.__hash__.
         self.dtype_names = frozenset(d.name for d in (dtypes or _ALL_DTYPES))
 
@@ -91,7 +95,7 @@ def registered_ops():
 
 
 def primitive(name, *, dtypes=None, same_dtype=True, num_outputs=1, stateful=False,
-              input_dtypes=None):
+              input_dtypes=None, side_effects=None):
     """Class decorator registering `infer`, `kernel` and `grad` defined side by side.
 
     `kernel(xp, *arrays, **attrs)` returns an array (or a tuple for several outputs);
@@ -102,7 +106,8 @@ def primitive(name, *, dtypes=None, same_dtype=True, num_outputs=1, stateful=Fal
 
     def wrap(cls):
         register(OpDef(name, cls.kernel, getattr(cls, "infer", None), getattr(cls, "grad", None),
-                       dtypes, same_dtype, num_outputs, stateful, input_dtypes))
+                       dtypes, same_dtype, num_outputs, stateful, input_dtypes,
+                       side_effects=side_effects))
         return cls
 
     return wrap

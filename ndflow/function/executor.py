@@ -36,7 +36,7 @@ def needed_operations(graph, fetch_ops, feed_tensors=(), keep_stateful=False):
     needed = set()
     stack = list(fetch_ops)
     if keep_stateful:
-        stack += [op for op in graph._operations if op.opdef.stateful]
+        stack += [op for op in graph._operations if op.opdef.side_effects]
     while stack:
         op = stack.pop()
         if id(op) in needed:

@@ -26,6 +26,7 @@ _FOLD_LIMIT_BYTES = 1 << 22
 def optimize(graph, inputs, outputs, fuse=False):
     """Returns (optimised graph, its inputs, its outputs) for compiling."""
     graph, inputs, outputs = clone(graph, inputs, outputs)
+    outputs = forward_variable_reads(graph, outputs)
     outputs = simplify(graph, outputs)
     outputs = fold_constants(graph, outputs)
     outputs = eliminate_common_subexpressions(graph, outputs)
@@ -89,6 +90,33 @@ def _const_value(tensor):
 
 def _is_pure(op):
     return not op.opdef.stateful and op.type not in ("Placeholder", "Const")
+
+
+# --- variable reads --------------------------------------------------------------------------
+
+_WRITES = ("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp")
+
+
+def forward_variable_reads(graph, outputs):
+    """A read of a variable that no op wrote since its previous read reuses that read. Ops run
+    in creation order, so this is exact; it lets CSE and folding see through repeated reads
+    (an optimizer reads `iterations` once per parameter)."""
+    rewriter = Rewriter(graph)
+    last_read = {}
+    for op in graph._operations:
+        rewriter.refresh_inputs(op)
+        if op.type == "ReadVariableOp":
+            handle = id(op.inputs[0])
+            previous = last_read.get(handle)
+            if previous is not None:
+                rewriter.replace(op.outputs[0], previous)
+            else:
+                last_read[handle] = op.outputs[0]
+        elif op.type in _WRITES:
+            last_read.pop(id(op.inputs[0]), None)
+        elif op.opdef.stateful and op.type not in ("Const", "Placeholder"):
+            last_read.clear()  # an opaque stateful op (a function call, print) may write
+    return rewriter.finish(outputs)
 
 
 # --- constant folding ------------------------------------------------------------------------
@@ -249,7 +277,8 @@ def eliminate_dead_code(graph, outputs):
     """Drops ops that feed no output and have no side effect."""
     live = set()
     stack = [t.op for t in outputs if isinstance(t, SymbolicTensor)]
-    stack += [op for op in graph._operations if op.opdef.stateful or op.type == "Placeholder"]
+    stack += [op for op in graph._operations
+              if op.opdef.side_effects or op.type == "Placeholder"]
     while stack:
         op = stack.pop()
         if id(op) in live:

@@ -21,7 +21,8 @@ def handle_of(variable):
         graph.constant(variable, dtypes.resource, name="VarHandleOp"))
 
 
-@primitive("ReadVariableOp", dtypes=RESOURCE, same_dtype=False, stateful=True)
+@primitive("ReadVariableOp", dtypes=RESOURCE, same_dtype=False, stateful=True,
+           side_effects=False)
 class ReadVariableOp:
     def infer(handle, dtype, shape):
         return Spec(shape, dtype)
