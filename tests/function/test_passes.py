@@ -126,3 +126,26 @@ def test_jit_compile_function_matches_plain_function():
     x = tf.constant(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4))
     np.testing.assert_allclose(fused(x).numpy(), plain(x).numpy(), rtol=1e-6)
     np.testing.assert_allclose(plain(x).numpy(), fn(x).numpy(), rtol=1e-6)
+
+
+def test_repeated_variable_reads_are_forwarded_until_a_write():
+    variable = tf.Variable([1.0, 2.0, 3.0])
+
+    def fn(x):
+        a = x * variable
+        b = x + variable  # same value: reuses the first read
+        variable.assign_add(x)
+        c = x - variable  # after a write: a new read
+        return a + b + c
+
+    graph, inputs, outputs = _trace(fn, SPEC)
+    expected_graph = passes.clone(graph, inputs, outputs)
+    graph, inputs, outputs = passes.clone(graph, inputs, outputs)
+    outputs = passes.forward_variable_reads(graph, outputs)
+    passes.eliminate_dead_code(graph, outputs)
+    assert _types(graph).count("ReadVariableOp") == 2
+    variable.assign([1.0, 2.0, 3.0])
+    result = _run(graph, inputs, outputs, X)[0]
+    variable.assign([1.0, 2.0, 3.0])
+    reference = _run(*expected_graph, X)[0]
+    np.testing.assert_allclose(result, reference)
