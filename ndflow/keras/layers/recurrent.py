@@ -8,7 +8,7 @@ it is a `while_loop` over TensorArrays. Masked time steps keep the previous stat
 (or a zero output with `zero_output_for_mask`), as Keras does.
 """
 
-from ndflow.framework.tensor import convert_to_tensor
+from ndflow.framework.tensor import EagerTensor, convert_to_tensor
 from ndflow.framework.tensor_shape import TensorShape
 from ndflow.keras.engine.base_layer import Layer
 from ndflow.keras.engine.input_spec import InputSpec
@@ -525,8 +525,11 @@ class TimeDistributed(Layer):
         if steps is not None and None not in out_dims:
             return array_ops.reshape(outputs, [-1, steps] + out_dims)
         shape = array_ops.shape(inputs)
-        return array_ops.reshape(outputs, manip.concat(
+        result = array_ops.reshape(outputs, manip.concat(
             [shape[:2], array_ops.shape(outputs)[1:]], 0))
+        if not isinstance(result, EagerTensor):
+            result.set_shape(inputs.shape.as_list()[:2] + out_dims)  # symbolic: keep known dims
+        return result
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)
