@@ -174,7 +174,7 @@ class _Conv(_BaseConv):
         return self._finish(outputs)
 
     def compute_output_shape(self, input_shape):
-        return utils.with_spatial(tuple(input_shape)[0], self._output_spatial(input_shape),
+        return utils.with_spatial(input_shape[0], self._output_spatial(input_shape),
                                   self.filters, self.data_format)
 
     def get_config(self):
@@ -272,7 +272,7 @@ class _ConvTranspose(_BaseConv):
 
     def compute_output_shape(self, input_shape):
         sizes = self._lengths(utils.spatial_dims(input_shape, self.data_format))
-        return utils.with_spatial(tuple(input_shape)[0], sizes, self.filters, self.data_format)
+        return utils.with_spatial(input_shape[0], sizes, self.filters, self.data_format)
 
     def get_config(self):
         config = self._common_config()
@@ -352,7 +352,7 @@ class _DepthwiseConv(_BaseConv):
     def compute_output_shape(self, input_shape):
         channels = tuple(input_shape)[self._channel_axis()]
         out = None if channels is None else channels * self.depth_multiplier
-        return utils.with_spatial(tuple(input_shape)[0], self._output_spatial(input_shape),
+        return utils.with_spatial(input_shape[0], self._output_spatial(input_shape),
                                   out, self.data_format)
 
     def get_config(self):
@@ -420,7 +420,7 @@ class _SeparableConv(_BaseConv):
         return self._finish(outputs)
 
     def compute_output_shape(self, input_shape):
-        return utils.with_spatial(tuple(input_shape)[0], self._output_spatial(input_shape),
+        return utils.with_spatial(input_shape[0], self._output_spatial(input_shape),
                                   self.filters, self.data_format)
 
     def get_config(self):

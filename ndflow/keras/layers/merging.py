@@ -78,7 +78,7 @@ class _Merge(Layer):
 
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)):
-            raise ValueError(f"{type(self).__name__} '{self.name}' should be called on a list "
+            raise ValueError(  # noqa: TRY004 - Keras raises ValueError heref"{type(self).__name__} '{self.name}' should be called on a list "
                              f"of inputs, got a single tensor of shape "
                              f"{utils.shape_text(inputs.shape.as_list())}")
         ranks = [x.shape.rank for x in inputs]

@@ -50,13 +50,14 @@ class _SpatialDropout(_NoiseLayer):
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
             return inputs
-        shape = array_ops.shape(inputs)
         ones = [1] * self.rank
+        batch = utils.dim_value(inputs, 0)
         if self.data_format == "channels_last":
-            noise_shape = [shape[0], *ones, shape[self.rank + 1]]
+            noise_shape = [batch, *ones, utils.dim_value(inputs, self.rank + 1)]
         else:
-            noise_shape = [shape[0], shape[1], *ones]
-        return nn_ops.dropout(inputs, rate=self.rate, noise_shape=noise_shape, seed=self.seed)
+            noise_shape = [batch, utils.dim_value(inputs, 1), *ones]
+        return nn_ops.dropout(inputs, rate=self.rate, noise_shape=utils.stack_shape(noise_shape),
+                              seed=self.seed)
 
     def get_config(self):
         config = super().get_config()
@@ -146,8 +147,9 @@ class AlphaDropout(_NoiseLayer):
         if not training or self.rate <= 0:
             return inputs
         shape = array_ops.shape(inputs)
-        noise_shape = shape if self.noise_shape is None else [
-            shape[i] if d is None else d for i, d in enumerate(self.noise_shape)]
+        noise_shape = shape if self.noise_shape is None else utils.stack_shape([
+            utils.dim_value(inputs, i) if d is None else d
+            for i, d in enumerate(self.noise_shape)])
         alpha_p = -_SELU_ALPHA * _SELU_SCALE
         keep = random_ops.uniform(noise_shape, dtype=inputs.dtype, seed=self.seed)
         keep = array_ops.cast(math_ops.greater_equal(keep, self.rate), inputs.dtype)

@@ -35,10 +35,12 @@ class _UpSampling(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def call(self, inputs):
+        # Repeat's shape inference gives up when any dim is unknown; Keras knows the shape.
+        static = self.compute_output_shape(inputs.shape.as_list())
         for axis, factor in zip(_spatial_axes(self.rank, self.data_format), self.size):
             if factor != 1:
                 inputs = manip.repeat(inputs, factor, axis=axis)
-        return inputs
+        return utils.refine_shape(inputs, static)
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
@@ -62,7 +64,8 @@ class UpSampling1D(_UpSampling):
         self.size = self.size[0]
 
     def call(self, inputs):
-        return manip.repeat(inputs, self.size, axis=1)
+        outputs = manip.repeat(inputs, self.size, axis=1)
+        return utils.refine_shape(outputs, self.compute_output_shape(inputs.shape.as_list()))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], _scaled(input_shape[1], self.size), input_shape[2])
@@ -283,7 +286,7 @@ class Permute(Layer):
         return manip.transpose(inputs, (0,) + self.dims)
 
     def compute_output_shape(self, input_shape):
-        return (tuple(input_shape)[0],) + tuple(tuple(input_shape)[d] for d in self.dims)
+        return (input_shape[0],) + tuple(tuple(input_shape)[d] for d in self.dims)
 
     def get_config(self):
         config = super().get_config()
@@ -304,7 +307,8 @@ class RepeatVector(Layer):
         self.input_spec = InputSpec(ndim=2)
 
     def call(self, inputs):
-        return manip.repeat(manip.expand_dims(inputs, 1), self.n, axis=1)
+        outputs = manip.repeat(manip.expand_dims(inputs, 1), self.n, axis=1)
+        return utils.refine_shape(outputs, self.compute_output_shape(inputs.shape.as_list()))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n, input_shape[1])
