@@ -52,7 +52,7 @@ def set_floatx(value):
     value = str(value)
     if value not in accepted:
         raise ValueError(f"Unknown `floatx` value: {value}. Expected one of {set(accepted)}")
-    from ndflow.keras import mixed_precision  # noqa: PLC0415
+    from ndflow.keras import mixed_precision
 
     if not mixed_precision.global_policy().name.startswith("mixed_"):
         mixed_precision.set_global_policy(value)
@@ -225,21 +225,22 @@ def cast(x, dtype):
 
 # --- math (Keras 2 signatures) ----------------------------------------------------------------
 
-def sum(x, axis=None, keepdims=False):  # noqa: A001 (Keras' name)
+def sum(x, axis=None, keepdims=False):
     return nd.reduce_sum(x, axis=axis, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
+    x = nd.convert_to_tensor(x)
     if x.dtype.is_bool:
         x = nd.cast(x, floatx())
     return nd.reduce_mean(x, axis=axis, keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001
+def max(x, axis=None, keepdims=False):
     return nd.reduce_max(x, axis=axis, keepdims=keepdims)
 
 
-def min(x, axis=None, keepdims=False):  # noqa: A001
+def min(x, axis=None, keepdims=False):
     return nd.reduce_min(x, axis=axis, keepdims=keepdims)
 
 
@@ -255,11 +256,11 @@ def std(x, axis=None, keepdims=False):
     return nd.math.reduce_std(x, axis=axis, keepdims=keepdims)
 
 
-def any(x, axis=None, keepdims=False):  # noqa: A001
+def any(x, axis=None, keepdims=False):
     return nd.reduce_any(nd.cast(x, nd.bool), axis=axis, keepdims=keepdims)
 
 
-def all(x, axis=None, keepdims=False):  # noqa: A001
+def all(x, axis=None, keepdims=False):
     return nd.reduce_all(nd.cast(x, nd.bool), axis=axis, keepdims=keepdims)
 
 
@@ -347,7 +348,7 @@ def shape(x):
     return nd.shape(x)
 
 
-def abs(x):  # noqa: A001
+def abs(x):
     return nd.abs(x)
 
 
@@ -368,7 +369,7 @@ def log(x):
     return nd.math.log(x)
 
 
-def pow(x, a):  # noqa: A001
+def pow(x, a):
     return nd.pow(x, a)
 
 
@@ -402,7 +403,7 @@ def less(x, y):
     return nd.less(x, y)
 
 
-def round(x):  # noqa: A001
+def round(x):
     return nd.round(x)
 
 
@@ -426,7 +427,7 @@ def switch(condition, then_expression, else_expression):
 # --- activations and losses (Keras 2's backend versions) -------------------------------------
 
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
-    from ndflow.keras import activations  # noqa: PLC0415
+    from ndflow.keras import activations
 
     return activations.relu(x, negative_slope=alpha, max_value=max_value, threshold=threshold)
 

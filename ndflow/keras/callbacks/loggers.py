@@ -179,9 +179,9 @@ class RemoteMonitor(Callback):
         self.send_as_json = send_as_json
 
     def on_epoch_end(self, epoch, logs=None):
-        import urllib.error  # noqa: PLC0415 (lazy: only users of this callback pay for it)
-        import urllib.parse  # noqa: PLC0415
-        import urllib.request  # noqa: PLC0415
+        import urllib.error
+        import urllib.parse
+        import urllib.request
 
         send = {"epoch": epoch}
         send.update({k: _plain(v) for k, v in (logs or {}).items()})

@@ -251,7 +251,8 @@ class LearningRateScheduler(Callback):
         if isinstance(learning_rate, np.ndarray) and learning_rate.ndim == 0:
             learning_rate = learning_rate[()]
         if not isinstance(learning_rate, (float, np.floating)):
-            raise ValueError(f"The output of the `schedule` function should be a float. Got: "
+            raise ValueError(  # noqa: TRY004 (Keras raises ValueError here)
+                f"The output of the `schedule` function should be a float. Got: "
                              f"{learning_rate}")
         optimizer.learning_rate = float(learning_rate)
         if self.verbose > 0:

@@ -20,7 +20,7 @@ def resolve_hasher(algorithm, file_hash=None):
                                  and len(file_hash) == 64):
         return hashlib.sha256()
     if algorithm in ("md5", "auto"):
-        return hashlib.md5()  # noqa: S324 (published dataset checksums, not security)
+        return hashlib.md5()
     raise ValueError(f"get_file: hash_algorithm must be 'auto', 'sha256' or 'md5', got "
                      f"{algorithm!r}")
 
@@ -51,7 +51,7 @@ def _extract_tar(archive, path):
         return
     members = [m for m in archive.getmembers()
                if _inside(path, m.name) and not (m.issym() or m.islnk() or m.isdev())]
-    archive.extractall(path, members=members)  # noqa: S202 (members checked above)
+    archive.extractall(path, members=members)
 
 
 def extract_archive(file_path, path=".", archive_format="auto"):
@@ -76,7 +76,8 @@ def extract_archive(file_path, path=".", archive_format="auto"):
                 if len(names) != len(archive.namelist()):
                     warnings.warn("extract_archive: skipped members outside the target folder",
                                   stacklevel=2)
-                _extract_or_clean(lambda: archive.extractall(path, members=names), path)
+                _extract_or_clean(lambda names=names: archive.extractall(path, members=names),
+                                  path)
             return True
     return False
 
@@ -93,8 +94,8 @@ def _extract_or_clean(extract, path):
 
 
 def _download(origin, target):
-    import urllib.error  # noqa: PLC0415 (lazy: only downloads pay for urllib)
-    import urllib.request  # noqa: PLC0415
+    import urllib.error
+    import urllib.request
 
     partial = f"{target}.part"
     try:
@@ -193,6 +194,6 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
 
 
 def _url_path(origin):
-    import urllib.parse  # noqa: PLC0415
+    import urllib.parse
 
     return urllib.parse.urlsplit(origin).path

@@ -11,7 +11,7 @@ from ndflow.keras import backend
 
 def _pil():
     try:
-        from PIL import Image  # noqa: PLC0415
+        from PIL import Image
     except ImportError:
         raise ImportError("Could not import PIL.Image. The use of image utilities requires "
                           "Pillow: `pip install pillow`.") from None

@@ -6,7 +6,7 @@ import numpy as np
 
 
 def _is_tensor(value):
-    from ndflow.framework.tensor import Tensor  # noqa: PLC0415
+    from ndflow.framework.tensor import Tensor
 
     return isinstance(value, Tensor)
 
@@ -29,7 +29,7 @@ def to_categorical(x, num_classes=None):
            [0., 0., 1.]])
     """
     if _is_tensor(x):
-        import ndflow as nd  # noqa: PLC0415
+        import ndflow as nd
 
         shape = x.shape.as_list() if x.shape.rank is not None else None
         if shape is not None and len(shape) > 1 and shape[-1] == 1:
@@ -53,7 +53,7 @@ def normalize(x, axis=-1, order=2):
     """Scales `x` to unit `order`-norm along `axis` (`keras.utils.normalize`); zero vectors
     stay zero. A NumPy array gives a NumPy array, a tensor a tensor."""
     if _is_tensor(x):
-        import ndflow as nd  # noqa: PLC0415
+        import ndflow as nd
 
         norm = nd.norm(x, ord=order, axis=axis, keepdims=True)
         return x / nd.where(nd.equal(norm, 0), nd.ones_like(norm), norm)
@@ -67,9 +67,10 @@ def set_random_seed(seed):
     """Seeds Python's `random`, NumPy's global generator and ndflow's global seed
     (`keras.utils.set_random_seed`), so a program gives the same numbers each run."""
     if not isinstance(seed, int):
-        raise ValueError(f"Expected `seed` argument to be an integer. Received: seed={seed} "
+        raise ValueError(  # noqa: TRY004 (Keras raises ValueError here)
+            f"Expected `seed` argument to be an integer. Received: seed={seed} "
                          f"(of type {type(seed)})")
-    import ndflow as nd  # noqa: PLC0415
+    import ndflow as nd
 
     random.seed(seed)
     np.random.seed(seed)

@@ -6,6 +6,7 @@ the Graphviz DOT text, and `plot_model` renders it with the `dot` program when i
 otherwise writes the DOT text next to the requested file (`model.png` -> `model.dot`) and warns.
 """
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -39,7 +40,7 @@ def _layer_edges(model):
         return layers, edges
     layers = list(model.layers)
     if type(model).__name__ == "Sequential":
-        return layers, list(zip(layers, layers[1:]))
+        return layers, list(itertools.pairwise(layers))
     return layers, []
 
 
@@ -91,7 +92,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     text = _dot_text(model, show_shapes, show_dtype, show_layer_names, rankdir,
                      show_layer_activations, show_trainable, dpi)
     try:
-        import pydot  # noqa: PLC0415
+        import pydot
     except ImportError:
         return DotSource(text)
     graphs = pydot.graph_from_dot_data(text)

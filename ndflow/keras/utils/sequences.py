@@ -205,7 +205,7 @@ def _as_numpy(value):
 
 def _to_dataset(part):
     try:
-        from ndflow.data import Dataset  # noqa: PLC0415
+        from ndflow.data import Dataset
     except ImportError:
         return part
     return Dataset.from_tensor_slices(tuple(part) if isinstance(part, list) else part)

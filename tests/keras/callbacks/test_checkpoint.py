@@ -85,7 +85,8 @@ def test_model_checkpoint_writes_real_weights_file(tmp_path, data, make_model):
     model = make_model()
     if not hasattr(model, "save_weights"):
         pytest.skip("Model.save_weights is not implemented yet (Keras saving work)")
-    pytest.importorskip("ndflow.keras.saving", reason="ndflow.keras.saving has not landed yet")
+    pytest.importorskip("ndflow.keras.saving.api",
+                        reason="ndflow.keras.saving has not landed yet")
     checkpoint = callbacks.ModelCheckpoint(str(tmp_path / "w{epoch}.weights.h5"),
                                            save_weights_only=True)
     model.fit(*data, epochs=2, verbose=0, callbacks=[checkpoint])

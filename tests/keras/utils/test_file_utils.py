@@ -5,6 +5,7 @@ import io
 import os
 import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +33,7 @@ def source(tmp_path):
 def test_get_file_downloads_into_keras_home(keras_home, source, capsys):
     path = get_file(origin=source.as_uri())
     assert path == str(keras_home / "datasets" / "data.txt")
-    assert open(path, "rb").read() == b"hello ndflow\n"
+    assert Path(path).read_bytes() == b"hello ndflow\n"
     assert "Downloading data from" in capsys.readouterr().out
     source.unlink()  # cached now: no second download
     assert get_file("data.txt", origin=source.as_uri()) == path
@@ -59,7 +60,7 @@ def test_get_file_redownloads_a_stale_cached_file(keras_home, source):
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"stale")
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    assert open(get_file(origin=source.as_uri(), file_hash=digest), "rb").read() == \
+    assert Path(get_file(origin=source.as_uri(), file_hash=digest)).read_bytes() == \
         source.read_bytes()
 
 
@@ -87,7 +88,7 @@ def test_get_file_extracts_tar_keras3_layout(keras_home, tmp_path):
     path = get_file("things", origin=archive.as_uri(), extract=True)
     assert path == str(keras_home / "datasets" / "things")
     assert (keras_home / "datasets" / "things_archive").exists()
-    assert open(os.path.join(path, "folder", "b.txt")).read() == "B"
+    assert Path(os.path.join(path, "folder", "b.txt")).read_text() == "B"
 
 
 def test_get_file_extracts_zip_with_extension_name(keras_home, tmp_path):
@@ -96,7 +97,7 @@ def test_get_file_extracts_zip_with_extension_name(keras_home, tmp_path):
         handle.writestr("inner/c.txt", "C")
     path = get_file("pack.zip", origin=archive.as_uri(), extract=True)
     assert path == str(keras_home / "datasets" / "pack_extracted")
-    assert open(os.path.join(path, "inner", "c.txt")).read() == "C"
+    assert Path(os.path.join(path, "inner", "c.txt")).read_text() == "C"
 
 
 def test_extract_archive_skips_members_outside_target(tmp_path):
