@@ -17,6 +17,7 @@ import numpy as np
 from ndflow.keras.engine.base_layer import Layer
 from ndflow.ops import array as array_ops
 from ndflow.ops import image as image_ops
+from ndflow.ops import indexing
 from ndflow.ops import manip
 from ndflow.ops import math as math_ops
 from ndflow.ops import random as random_ops
@@ -209,8 +210,7 @@ class RandomFlip(_RandomLayer):
             if kind in self.mode:
                 flip = self._uniform(manip.stack([batch]), 0.0, 1.0) < 0.5
                 flip = array_ops.reshape(flip, [-1, 1, 1, 1])
-                images = math_ops.cast(flip, images.dtype) * manip.reverse(images, [axis]) + (
-                    1 - math_ops.cast(flip, images.dtype)) * images
+                images = indexing.where(flip, manip.reverse(images, [axis]), images)
         return images
 
     def get_config(self):
