@@ -315,35 +315,35 @@ def _strings(value):
         convert_to_tensor(value))
 
 
-def to_hash_bucket_fast(input, num_buckets, name=None):  # noqa: A002 - TF's argument name
+def to_hash_bucket_fast(input, num_buckets, name=None):
     """FarmHash Fingerprint64 of each string modulo `num_buckets` (int64), as TF."""
     return execute("StringToHashBucketFast", _strings(input), num_buckets=int(num_buckets),
                    name=name)
 
 
-def lower(input, encoding="", name=None):  # noqa: A002
+def lower(input, encoding="", name=None):
     """Lower-cases each string (ASCII bytes, or Unicode with `encoding="utf-8"`)."""
     return execute("StringLower", _strings(input), encoding=encoding, name=name)
 
 
-def upper(input, encoding="", name=None):  # noqa: A002
+def upper(input, encoding="", name=None):
     """Upper-cases each string (ASCII bytes, or Unicode with `encoding="utf-8"`)."""
     return execute("StringUpper", _strings(input), encoding=encoding, name=name)
 
 
-def regex_replace(input, pattern, rewrite, replace_global=True, name=None):  # noqa: A002
+def regex_replace(input, pattern, rewrite, replace_global=True, name=None):
     """Replaces matches of the regular expression `pattern` with `rewrite` (`\\1` for groups)."""
     return execute("StaticRegexReplace", _strings(input), pattern=str(pattern),
                    rewrite=str(rewrite), replace_global=bool(replace_global), name=name)
 
 
-def length(input, unit="BYTE", name=None):  # noqa: A002
+def length(input, unit="BYTE", name=None):
     """Length of each string in bytes (`unit="BYTE"`) or characters (`"UTF8_CHAR"`)."""
     return execute("StringLength", _strings(input), unit=unit, name=name)
 
 
 def as_string(input, precision=-1, scientific=False, shortest=False, width=-1, fill="",
-              name=None):  # noqa: A002
+              name=None):
     """Formats each number (or bool) as a string, as `tf.strings.as_string`."""
     return execute("AsString", convert_to_tensor(input), precision=int(precision),
                    scientific=bool(scientific), shortest=bool(shortest), width=int(width),

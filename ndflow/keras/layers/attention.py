@@ -9,9 +9,8 @@ from ndflow.framework.tensor import convert_to_tensor
 from ndflow.keras import constraints, initializers, regularizers
 from ndflow.keras.engine.base_layer import Layer
 from ndflow.ops import array as array_ops
-from ndflow.ops import indexing
+from ndflow.ops import indexing, manip
 from ndflow.ops import linalg as linalg_ops
-from ndflow.ops import manip
 from ndflow.ops import math as math_ops
 from ndflow.ops import nn as nn_ops
 from ndflow.ops import reduce as reduce_ops
@@ -71,8 +70,9 @@ class _BaseDenseAttention(Layer):
     def _validate(self, inputs, mask=None):
         name = type(self).__name__
         if not isinstance(inputs, (list, tuple)):
-            raise ValueError(f"{name} layer must be called on a list of inputs, namely [query, "
-                             f"value] or [query, value, key]. Received: inputs={inputs}.")
+            message = (f"{name} layer must be called on a list of inputs, namely [query, "
+                       f"value] or [query, value, key]. Received: inputs={inputs}.")
+            raise ValueError(message)  # noqa: TRY004 - Keras raises ValueError here
         if len(inputs) < 2 or len(inputs) > 3:
             raise ValueError(f"{name} layer accepts inputs list of length 2 or 3, namely "
                              f"[query, value] or [query, value, key]. Received length: "

@@ -15,10 +15,7 @@ from ndflow.keras.engine.input_spec import InputSpec
 from ndflow.keras.layers import rnn_cells
 from ndflow.keras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from ndflow.ops import array as array_ops
-from ndflow.ops import control_flow
-from ndflow.ops import indexing
-from ndflow.ops import manip
-from ndflow.ops import tensor_array
+from ndflow.ops import control_flow, indexing, manip, tensor_array
 from ndflow.util import nest
 
 
@@ -130,7 +127,7 @@ class RNN(Layer):
         self.built = True
 
     def _create_state_variables(self, batch_size):
-        from ndflow.variables import Variable  # noqa: PLC0415
+        from ndflow.variables import Variable
 
         self._state_variables = [
             Variable(state, trainable=False, name="rnn_state")
@@ -269,7 +266,7 @@ class RNN(Layer):
                 "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask}
 
     def get_config(self):
-        from ndflow.keras import layers  # noqa: PLC0415 - layers imports this module
+        from ndflow.keras import layers
 
         config = super().get_config()
         config.update(self._rnn_config())
@@ -278,7 +275,7 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ndflow.keras import layers  # noqa: PLC0415
+        from ndflow.keras import layers
 
         config = dict(config)
         cell = config.pop("cell")
@@ -326,7 +323,7 @@ class _CellLayer(RNN):
         config.update(cell_config)
         config.update(self._rnn_config())
         if self._activity_regularizer is not None:
-            from ndflow.keras import regularizers  # noqa: PLC0415
+            from ndflow.keras import regularizers
 
             config["activity_regularizer"] = regularizers.serialize(self._activity_regularizer)
         return config
@@ -384,13 +381,14 @@ class Bidirectional(Layer):
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None,
                  **kwargs):
         if not isinstance(layer, Layer):
-            raise ValueError(f"Please initialize `Bidirectional` layer with a `Layer` "
-                             f"instance. Received: {layer}")
+            message = f"Please initialize `Bidirectional` layer with a `Layer` instance. " \
+                f"Received: {layer}"
+            raise ValueError(message)  # noqa: TRY004 - Keras raises ValueError here
         if merge_mode not in _MERGE_MODES:
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should "
                              f"be one of {_MERGE_MODES}")
         super().__init__(**kwargs)
-        base = layer.name[len("forward_"):] if layer.name.startswith("forward_") else layer.name
+        base = layer.name.removeprefix("forward_")
         self.forward_layer = _clone(layer, name="forward_" + base)
         if backward_layer is None:
             backward_layer = _clone(layer, name="backward_" + base,
@@ -467,7 +465,7 @@ class Bidirectional(Layer):
         self.backward_layer.reset_states()
 
     def get_config(self):
-        from ndflow.keras import layers  # noqa: PLC0415
+        from ndflow.keras import layers
 
         config = super().get_config()
         config["merge_mode"] = self.merge_mode
@@ -477,7 +475,7 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ndflow.keras import layers  # noqa: PLC0415
+        from ndflow.keras import layers
 
         config = dict(config)
         config["layer"] = layers.deserialize(config["layer"], custom_objects)
@@ -496,8 +494,9 @@ class TimeDistributed(Layer):
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
-            raise ValueError(f"Please initialize `TimeDistributed` layer with a `Layer` "
-                             f"instance. Received: {layer}")
+            message = f"Please initialize `TimeDistributed` layer with a `Layer` instance. " \
+                f"Received: {layer}"
+            raise ValueError(message)  # noqa: TRY004 - Keras raises ValueError here
         super().__init__(**kwargs)
         self.layer = layer
         self.supports_masking = True
@@ -537,7 +536,7 @@ class TimeDistributed(Layer):
         return (shape[0], shape[1]) + tuple(inner[1:])
 
     def get_config(self):
-        from ndflow.keras import layers  # noqa: PLC0415
+        from ndflow.keras import layers
 
         config = super().get_config()
         config["layer"] = layers.serialize(self.layer)
@@ -545,7 +544,7 @@ class TimeDistributed(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ndflow.keras import layers  # noqa: PLC0415
+        from ndflow.keras import layers
 
         config = dict(config)
         config["layer"] = layers.deserialize(config["layer"], custom_objects)

@@ -351,7 +351,7 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self):
-        from ndflow.keras import layers  # noqa: PLC0415 - layers imports this module
+        from ndflow.keras import layers
 
         config = super().get_config()
         config["cells"] = [layers.serialize(cell) for cell in self.cells]
@@ -359,7 +359,7 @@ class StackedRNNCells(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ndflow.keras import layers  # noqa: PLC0415
+        from ndflow.keras import layers
 
         config = dict(config)
         cells = [layers.deserialize(c, custom_objects) for c in config.pop("cells")]
@@ -367,6 +367,6 @@ class StackedRNNCells(Layer):
 
 
 def _shape(shape):
-    from ndflow.framework.tensor_shape import TensorShape  # noqa: PLC0415
+    from ndflow.framework.tensor_shape import TensorShape
 
     return TensorShape(shape)

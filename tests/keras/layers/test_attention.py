@@ -137,7 +137,7 @@ def test_mha_config_round_trip_and_dropout():
 
 
 def test_errors():
-    q, v = _qv()
+    q, _ = _qv()
     with pytest.raises(ValueError, match="Attention layer must be called on a list"):
         layers.Attention()(q)
     with pytest.raises(ValueError, match="length 2 or 3"):

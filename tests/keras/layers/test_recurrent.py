@@ -186,7 +186,7 @@ def test_custom_cell_against_numpy():
 def test_stacked_cells_match_two_layers():
     x = np.random.default_rng(5).standard_normal((2, 4, 3)).astype("float32")
     stacked = layers.RNN([layers.LSTMCell(3), layers.GRUCell(2)], return_state=True)
-    output, h1, c1, h2 = stacked(x)
+    output, _, _, h2 = stacked(x)
     first = layers.LSTM(3, return_sequences=True)
     second = layers.GRU(2)
     first(x)
@@ -203,7 +203,7 @@ def test_stacked_cells_match_two_layers():
 def test_cell_call_single_step():
     cell = layers.LSTMCell(2)
     x = np.ones((1, 3), np.float32)
-    output, (h, c) = cell(x, [tf.zeros((1, 2)), tf.zeros((1, 2))])
+    output, (_, c) = cell(x, [tf.zeros((1, 2)), tf.zeros((1, 2))])
     ref_h, ref_c = _lstm_reference(x[:, None], *cell.get_weights())
     np.testing.assert_allclose(output.numpy(), ref_h, rtol=1e-5)
     np.testing.assert_allclose(c.numpy(), ref_c, rtol=1e-5)

@@ -17,12 +17,10 @@ import numpy as np
 from ndflow.keras.engine.base_layer import Layer
 from ndflow.ops import array as array_ops
 from ndflow.ops import image as image_ops
-from ndflow.ops import indexing
-from ndflow.ops import manip
+from ndflow.ops import indexing, manip, script
 from ndflow.ops import math as math_ops
 from ndflow.ops import random as random_ops
 from ndflow.ops import reduce as reduce_ops
-from ndflow.ops import script
 
 
 def _batched(images):
@@ -66,8 +64,8 @@ class Rescaling(Layer):
 
 def _center_crop_box(height, width, target_height, target_width):
     """Largest centred box of the target aspect ratio inside (height, width)."""
-    crop_height = min(height, int(round(width * target_height / target_width)))
-    crop_width = min(width, int(round(height * target_width / target_height)))
+    crop_height = min(height, round(width * target_height / target_width))
+    crop_width = min(width, round(height * target_width / target_height))
     return (height - crop_height) // 2, (width - crop_width) // 2, crop_height, crop_width
 
 
@@ -101,8 +99,8 @@ class Resizing(Layer):
             top, left, crop_h, crop_w = _center_crop_box(height, width, self.height, self.width)
             images = images[:, top:top + crop_h, left:left + crop_w, :]
         elif self.pad_to_aspect_ratio and height is not None and width is not None:
-            pad_h = max(height, int(round(width * self.height / self.width))) - height
-            pad_w = max(width, int(round(height * self.width / self.height))) - width
+            pad_h = max(height, round(width * self.height / self.width)) - height
+            pad_w = max(width, round(height * self.width / self.height)) - width
             images = manip.pad(images, [[0, 0], [pad_h // 2, pad_h - pad_h // 2],
                                         [pad_w // 2, pad_w - pad_w // 2], [0, 0]],
                                constant_values=self.fill_value)
@@ -263,7 +261,7 @@ def _sample(images, rows, cols, fill_mode, fill_value):
 
 def _affine_transform(images, transforms, interpolation, fill_mode, fill_value):
     """NumPy ImageProjectiveTransformV3: output pixel (y, x) reads input at the mapped point."""
-    batch, height, width, _ = images.shape
+    _, height, width, _ = images.shape
     y, x = np.meshgrid(np.arange(height, dtype=np.float32), np.arange(width, dtype=np.float32),
                        indexing="ij")
     t = transforms.astype(np.float32)[:, :, None, None]

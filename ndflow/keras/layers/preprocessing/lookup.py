@@ -14,8 +14,7 @@ from ndflow.keras.engine.base_layer import Layer
 from ndflow.keras.layers.preprocessing.normalization import _batches
 from ndflow.ops import array as array_ops
 from ndflow.ops import reduce as reduce_ops
-from ndflow.ops import script
-from ndflow.ops import strings
+from ndflow.ops import script, strings
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
@@ -93,7 +92,8 @@ class Hashing(Layer):
         if self.mask_value is None:
             hashed = strings.to_hash_bucket_fast(inputs, self.num_bins)
         else:
-            from ndflow.ops import indexing, math as math_ops  # noqa: PLC0415
+            from ndflow.ops import indexing
+            from ndflow.ops import math as math_ops
 
             hashed = strings.to_hash_bucket_fast(inputs, self.num_bins - 1) + 1
             mask = math_ops.equal(inputs, array_ops.constant(str(self.mask_value)))

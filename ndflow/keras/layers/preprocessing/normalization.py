@@ -140,7 +140,7 @@ def _listed(value):
 
 
 def _shape_of(array):
-    from ndflow.framework.tensor_shape import TensorShape  # noqa: PLC0415
+    from ndflow.framework.tensor_shape import TensorShape
 
     return TensorShape(array.shape)
 
@@ -190,7 +190,7 @@ class Discretization(Layer):
         indices = reduce_ops.reduce_sum(array_ops.cast(greater, "int32"), axis=-1)
         if self.output_mode == "int":
             return indices
-        from ndflow.keras.layers.preprocessing import lookup  # noqa: PLC0415
+        from ndflow.keras.layers.preprocessing import lookup
 
         return lookup.encode_categorical(indices, self.output_mode,
                                          len(self.bin_boundaries) + 1, self.compute_dtype)

@@ -14,8 +14,7 @@ from ndflow.keras.engine.base_layer import Layer
 from ndflow.keras.layers.preprocessing.lookup import StringLookup, _plain
 from ndflow.keras.layers.preprocessing.normalization import _batches
 from ndflow.ops import array as array_ops
-from ndflow.ops import script
-from ndflow.ops import strings
+from ndflow.ops import script, strings
 
 # Keras' DEFAULT_STRIP_REGEX
 _STRIP_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -191,7 +190,7 @@ class TextVectorization(Layer):
         return result
 
     def compute_output_shape(self, input_shape):
-        batch = tuple(input_shape)[0] if input_shape else None
+        batch = next(iter(input_shape)) if input_shape else None
         if self.output_mode == "int":
             return (batch, self.output_sequence_length)
         return (batch, self.max_tokens if self.pad_to_max_tokens and self.max_tokens else
