@@ -170,8 +170,8 @@ class CallbackList:
 def _overrides(callback, hook):
     if isinstance(callback, ProgbarLogger) and "batch" in hook and callback._verbose != 1:
         return False  # only the animated bar needs per-step logs
-    if getattr(type(callback), hook) is not getattr(Callback, hook):
-        return True
+    if hook in vars(callback) or getattr(type(callback), hook) is not getattr(Callback, hook):
+        return True  # overridden in the class, or assigned on the instance
     return hook.startswith("on_train_batch") and _overrides_legacy(callback, hook)
 
 

@@ -68,11 +68,12 @@ def fit(model, args):
     train_function = model.make_train_function()
     model.stop_training = False
     callbacks.on_train_begin()
+    # BackupAndRestore sets the epoch to resume from during on_train_begin, as in Keras.
+    initial_epoch = getattr(model, "_initial_epoch", None) or args["initial_epoch"]
     per_batch = callbacks.wants("on_train_batch_end")
     per_batch_begin = callbacks.wants("on_train_batch_begin")
     logs = {}
-    epoch = args["initial_epoch"]
-    for epoch in range(args["initial_epoch"], epochs):
+    for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
         callbacks.on_epoch_begin(epoch)
         step = 0
