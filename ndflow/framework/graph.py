@@ -399,7 +399,8 @@ class Graph:
 
 def infer_specs(opdef, inputs, attrs):
     """Output Specs of an op from its inputs' static shapes and known constant values."""
-    specs = [Spec(t.shape.as_tuple(), t.dtype, constant_value(t)) for t in inputs]
+    specs = [Spec(t.shape.as_tuple(), t.dtype, constant_value(t), partial_shape_value(t))
+             for t in inputs]
     try:
         result = opdef.infer(*specs, **attrs)
     except errors.InvalidArgumentError as error:
@@ -418,6 +419,45 @@ def constant_value(tensor):
         shape = op.inputs[0].shape
         if shape.is_fully_defined():
             return np.asarray(shape.as_list(), dtype=op.attrs["out_type"].as_numpy_dtype)
+    return None
+
+
+def partial_shape_value(tensor):
+    """For an int vector built while tracing (Pack of scalars, Shape, ConcatV2 of those): its
+    entries known now, None for the others; None when nothing is known (TF's
+    constant_value_as_shape)."""
+    if not tensor.dtype.is_integer or tensor.shape.rank != 1:
+        return None
+    value = constant_value(tensor)
+    if value is not None:
+        return tuple(int(v) for v in value)
+    op = getattr(tensor, "_op", None)
+    if op is None:
+        return None
+    if op.type == "Shape":
+        return op.inputs[0].shape.as_tuple()
+    if op.type == "Pack":
+        return tuple(_scalar_value(t) for t in op.inputs)
+    if op.type == "ConcatV2":
+        parts = [partial_shape_value(t) for t in op.inputs]
+        return None if any(p is None for p in parts) else sum(parts, ())
+    return None
+
+
+def _scalar_value(tensor):
+    """An int scalar known now: a constant, or an element of a known static shape."""
+    value = constant_value(tensor)
+    if value is not None and np.ndim(value) == 0:
+        return int(value)
+    op = getattr(tensor, "_op", None)
+    if op is not None and op.type == "StridedSlice" and op.inputs[0].op.type == "Shape":
+        begin = constant_value(op.inputs[1]) if len(op.inputs) > 1 else None
+        dims = op.inputs[0].op.inputs[0].shape.as_tuple()
+        if begin is not None and dims is not None and np.size(begin) == 1 and \
+                op.attrs.get("shrink_axis_mask", 0) == 1:
+            index = int(np.asarray(begin).reshape(-1)[0])
+            if -len(dims) <= index < len(dims):
+                return dims[index]
     return None
 
 

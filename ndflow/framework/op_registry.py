@@ -26,12 +26,15 @@ class Spec:
     """Static description of a tensor for inference: shape (tuple with None dims, or None for
     unknown rank), dtype, and the constant value when it is known (a NumPy array) or None."""
 
-    __slots__ = ("shape", "dtype", "value")
+    __slots__ = ("shape", "dtype", "value", "partial")
 
-    def __init__(self, shape, dtype, value=None):
+    def __init__(self, shape, dtype, value=None, partial=None):
         self.shape = None if shape is None else tuple(shape)
         self.dtype = dtype
         self.value = value
+        # For int vectors used as shapes: the entries known while building the graph (a tuple
+        # with None for unknown ones), e.g. from tf.stack([tf.shape(x)[0], 4]).
+        self.partial = partial
 
     @property
     def rank(self):

@@ -364,6 +364,8 @@ def convert_to_tensor(value, dtype=None, name=None, dtype_hint=None, preferred_d
                 f"{result.dtype.name}"
             )
         return result
+    if isinstance(value, (list, tuple)) and _has_symbolic(value):
+        return _pack_symbolic(value, dtype or dtype_hint or preferred_dtype)
     hint = dtype_hint if dtype_hint is not None else preferred_dtype
     if dtype is None and hint is not None and _is_python_value(value):
         try:
@@ -378,6 +380,29 @@ def convert_to_tensor(value, dtype=None, name=None, dtype_hint=None, preferred_d
     except ValueError as error:
         raise ValueError(f"Attempt to convert a value ({value!r}) to a Tensor: {error}") from None
     return EagerTensor(array, out_dtype)
+
+
+def _has_symbolic(value):
+    for item in value:
+        if isinstance(item, (list, tuple)):
+            if _has_symbolic(item):
+                return True
+        elif isinstance(item, Tensor) and not isinstance(item, EagerTensor):
+            return True
+    return False
+
+
+def _pack_symbolic(value, dtype):
+    """A list holding graph tensors is packed with the Pack op, as TF's auto-packing does
+    (`tf.zeros([tf.shape(x)[0], 4])` inside tf.function)."""
+    from ndflow.framework import op_registry  # noqa: PLC0415 - the registry imports this module
+
+    items = [_pack_symbolic(v, dtype) if isinstance(v, (list, tuple)) else v for v in value]
+    tensors = [v for v in items if isinstance(v, Tensor)]
+    item_dtype = dtypes.as_dtype(dtype) if dtype is not None else tensors[0].dtype
+    converted = [v if isinstance(v, Tensor) else convert_to_tensor(v, dtype=item_dtype)
+                 for v in items]
+    return op_registry.execute("Pack", *converted, axis=0)
 
 
 def is_tensor(value):

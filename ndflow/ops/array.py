@@ -49,6 +49,8 @@ def _value_shape(spec, op_name):
     """Static shape from a shape-input Spec: a tuple with None dims, or None (unknown rank)."""
     if spec.value is not None:
         return tuple(None if int(d) < 0 else int(d) for d in np.asarray(spec.value).reshape(-1))
+    if spec.partial is not None:
+        return tuple(None if d is None or d < 0 else d for d in spec.partial)
     if spec.shape is not None and len(spec.shape) == 1 and spec.shape[0] is not None:
         return (None,) * spec.shape[0]
     return None

@@ -75,3 +75,17 @@ def test_shape_errors_raise_at_build_time():
         x = placeholder(graph, tf.float32, [2, 3])
         with pytest.raises(ValueError, match=r"AddV2.*\[2, 3\] vs. \[4\]"):
             x + placeholder(graph, tf.float32, [4])
+
+
+def test_lists_with_graph_tensors_are_packed_and_keep_known_dims():
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+    def f(x):
+        zeros = tf.zeros([tf.shape(x)[0], 4])
+        assert zeros.shape.as_list() == [None, 4]
+        reshaped = tf.reshape(x, tf.stack([tf.shape(x)[0], 3, 1]))
+        assert reshaped.shape.as_list() == [None, 3, 1]
+        return zeros, reshaped
+
+    zeros, reshaped = f(tf.ones([2, 3]))
+    assert zeros.shape.as_list() == [2, 4]
+    assert reshaped.shape.as_list() == [2, 3, 1]
