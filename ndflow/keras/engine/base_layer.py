@@ -259,6 +259,10 @@ class Layer:
                                 constraint=constraints.get(params["constraint"]))
         variable._layer_path = f"{self._name}/{name}"
         self._own_weights.append(variable)
+        # Restore-on-create: a checkpoint restored before this weight existed assigns it now.
+        from ndflow.train import checkpoint  # noqa: PLC0415 - ndflow/train/checkpoint.py
+
+        checkpoint._restore_on_create(self, variable)
         regularizer = regularizers.get(params["regularizer"])
         if regularizer is not None:
             if not hasattr(self, "_weight_regularizers"):

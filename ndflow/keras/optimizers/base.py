@@ -124,6 +124,10 @@ class Optimizer:
         with nd.init_scope():
             variable = nd.Variable(initial_value, trainable=False, dtype=dtype, name=name)
         self._variables.append(variable)
+        # Restore-on-create: slots made after a checkpoint restore get their saved values.
+        from ndflow.train import checkpoint  # noqa: PLC0415 - ndflow/train/checkpoint.py
+
+        checkpoint._restore_on_create(self, variable, f"_variables/{len(self._variables) - 1}")
         return variable
 
     def _build_learning_rate(self, learning_rate):
