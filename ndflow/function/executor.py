@@ -91,7 +91,9 @@ class Plan:
                              for t in self.outputs]
         self.initial = initial
         self.steps = steps
+        self._fed = fed
         self._schedule_frees()
+        self._reuse_buffers(operations)
 
     def _schedule_frees(self):
         """After each step, the slots whose last reader has run (never outputs or constants)."""
@@ -106,6 +108,34 @@ class Plan:
             if s not in keep:
                 frees[index].append(s)
         self.frees = [tuple(f) for f in frees]
+        self._last_use = last_use
+        self._keep = keep
+
+    def _reuse_buffers(self, operations):
+        """Element-wise steps write into the buffer of an input that dies at that step, instead
+        of allocating a new array: safe when that input was freshly computed by an element-wise
+        op (so no variable, constant, fed array or view shares its memory), has no other
+        reader, and has the output's shape and dtype."""
+        readers = {}
+        for op in operations:
+            for tensor in op.inputs:
+                readers[id(tensor)] = readers.get(id(tensor), 0) + 1
+        for index, step in enumerate(self.steps):
+            op = step.op
+            ufunc = op.opdef.ufunc
+            out = op.outputs[0] if step.single else None
+            if ufunc is None or out is None or not out.shape.is_fully_defined():
+                continue
+            for position, (tensor, s) in enumerate(zip(op.inputs, step.inputs)):
+                producer = tensor.op
+                if (self._last_use.get(s) == index and s not in self._keep
+                        and s not in self._fed and readers.get(id(tensor)) == 1
+                        and (producer.opdef.ufunc is not None
+                             or producer.type == "FusedElementwise")
+                        and tensor.dtype is out.dtype and tensor.shape == out.shape):
+                    step.kernel = _in_place(ufunc, position)
+                    break
+
 
     def run(self, arrays):
         """Runs the plan on input arrays; returns the output arrays."""
@@ -141,3 +171,13 @@ def _located(op, message):
     inputs = ", ".join(f"{t.name} {t.shape}" for t in op.inputs)
     return (f"{message}\n  in op '{op.name}' ({op.type}) with inputs [{inputs}], created at "
             f"{op.where()}")
+
+
+def _in_place(ufunc, position):
+    def kernel(xp, *arrays):
+        target = arrays[position]
+        if type(target) is not xp.ndarray:  # a NumPy scalar from a 0-d result: no buffer
+            return getattr(xp, ufunc)(*arrays)
+        return getattr(xp, ufunc)(*arrays, out=target)
+
+    return kernel
