@@ -95,5 +95,6 @@ def __getattr__(name):
         globals()["keras"] = module
         return module
     raise AttributeError(f"module 'ndflow' has no attribute '{name}'")
+from ndflow import saved_model  # noqa: E402
 from ndflow import data, io  # noqa: E402
 from ndflow import train  # noqa: E402

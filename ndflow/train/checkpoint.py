@@ -44,7 +44,7 @@ _logger = logging.getLogger("ndflow")
 
 def _loaded_class(module_name, class_name):
     """A class from a module only if that module is already imported (no import cost)."""
-    import sys  # noqa: PLC0415
+    import sys
 
     module = sys.modules.get(module_name)
     return getattr(module, class_name, None) if module is not None else None
@@ -268,8 +268,8 @@ def write_bundle(prefix, values, object_graph=None):
             entry["array"] = f"t{number}"
             arrays[entry["array"]] = stored
         entries[key] = entry
-    handle = tempfile.NamedTemporaryFile(dir=directory or ".", prefix=".tmp-ckpt-",
-                                         delete=False)
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed after
+        dir=directory or ".", prefix=".tmp-ckpt-", delete=False)
     try:
         with handle:
             np.savez(handle, **arrays)
@@ -352,7 +352,7 @@ class CheckpointReader:
                         f" does not match its index")
 
     def _arrays(self):
-        import io  # noqa: PLC0415
+        import io
 
         try:
             with np.load(io.BytesIO(self._content), allow_pickle=False) as archive:
@@ -468,7 +468,7 @@ def _assign(variable, array, path):
 
 def _restore_graph(root, reader, status):
     graph = _ObjectGraph(root)
-    saved = {key[:-len(VALUE_SUFFIX)]: key for key in reader.keys()
+    saved = {key[:-len(VALUE_SUFFIX)]: key for key in reader.keys()  # noqa: SIM118
              if key.endswith(VALUE_SUFFIX)}
     targets = {}
     for node_path, name, child in graph.edges:
@@ -674,7 +674,7 @@ class Checkpoint:
     def save(self, file_prefix, options=None):
         """Writes `file_prefix-N` (N = the incremented `save_counter`) and records it as the
         latest checkpoint of its directory; returns the path."""
-        from ndflow.train import checkpoint_management  # noqa: PLC0415
+        from ndflow.train import checkpoint_management
 
         counter = self.save_counter
         counter.assign_add(1)
@@ -689,7 +689,7 @@ class Checkpoint:
             return InitializationOnlyStatus()
         save_path = os.fspath(save_path)
         if os.path.isdir(save_path):
-            from ndflow.train import checkpoint_management  # noqa: PLC0415
+            from ndflow.train import checkpoint_management
 
             save_path = checkpoint_management.latest_checkpoint(save_path) or save_path
         reader = CheckpointReader(save_path)
@@ -714,7 +714,7 @@ class Checkpoint:
 
 
 def _prefix_of(ckpt_dir_or_file):
-    from ndflow.train import checkpoint_management  # noqa: PLC0415
+    from ndflow.train import checkpoint_management
 
     path = os.fspath(ckpt_dir_or_file)
     if os.path.isdir(path):
@@ -740,6 +740,5 @@ def list_variables(ckpt_dir_or_file):
 
 def load_variable(ckpt_dir_or_file, name):
     """The saved value of key `name` (a `:0` suffix is ignored) as a NumPy array."""
-    if name.endswith(":0"):
-        name = name[:-2]
+    name = name.removesuffix(":0")
     return load_checkpoint(ckpt_dir_or_file).get_tensor(name)

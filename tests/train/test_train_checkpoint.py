@@ -11,6 +11,8 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -235,13 +237,13 @@ def test_corrupt_files_raise_data_loss(tmp_path, damage):
     path = Checkpoint(v=tf.Variable(np.arange(10.0))).write(str(tmp_path / "c"))
     index, data = path + ".index", path + checkpoint_lib.DATA_SUFFIX
     if damage == "index_garbage":
-        open(index, "wb").write(b"\x00garbage")
+        Path(index).write_bytes(b"\x00garbage")
     elif damage == "index_other_json":
-        open(index, "w").write('{"format": "something-else"}')
+        Path(index).write_text('{"format": "something-else"}')
     elif damage == "data_flipped":
-        content = bytearray(open(data, "rb").read())
+        content = bytearray(Path(data).read_bytes())
         content[len(content) // 2] ^= 0xFF
-        open(data, "wb").write(bytes(content))
+        Path(data).write_bytes(bytes(content))
     else:
         os.remove(data)
     with pytest.raises(errors.DataLossError, match=os.path.basename(path)):
@@ -253,12 +255,11 @@ def test_pickled_data_is_refused(tmp_path):
     data = path + checkpoint_lib.DATA_SUFFIX
     with open(data, "wb") as handle:
         np.savez(handle, t0=np.array([{"evil": 1}], dtype=object))
-    index = json.load(open(path + ".index"))
-    content = open(data, "rb").read()
-    import zlib
+    index = json.loads(Path(path + ".index").read_text())
+    content = Path(data).read_bytes()
 
     index["data_crc32"] = zlib.crc32(content)
-    json.dump(index, open(path + ".index", "w"))
+    Path(path + ".index").write_text(json.dumps(index))
     with pytest.raises(errors.DataLossError, match="cannot be read safely"):
         Checkpoint(v=tf.Variable(0.0)).read(path)
 
