@@ -7,11 +7,12 @@ Decompositions (svd, qr, cholesky, eig) and the matrix 2-norm that needs svd are
 
 import string
 
+import ml_dtypes
 import numpy as np
 
 from ndflow.framework import dtypes, errors
 from ndflow.framework.op_registry import Spec, execute, primitive
-from ndflow.framework.tensor import Tensor, convert_to_tensor
+from ndflow.framework.tensor import EagerTensor, Tensor, convert_to_tensor
 from ndflow.ops import array as array_ops
 from ndflow.ops import math as math_ops
 from ndflow.ops import reduce as reduce_ops
@@ -21,7 +22,8 @@ _COMPLEX = frozenset([dtypes.complex64, dtypes.complex128])
 MATMUL_DTYPES = dtypes.FLOATS | _COMPLEX | {dtypes.int32, dtypes.int64, dtypes.uint8,
                                               dtypes.uint16, dtypes.uint32, dtypes.uint64}
 EINSUM_DTYPES = dtypes.FLOATS | _COMPLEX | {dtypes.int32, dtypes.int64}
-_HALF_NAMES = frozenset(["float16", "bfloat16"])
+# NumPy dtype objects, not names: `ndarray.dtype.name` is a slow Python property (~1 us).
+_HALF = frozenset([np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)])
 
 
 def _text(shape):
@@ -36,7 +38,7 @@ def _conj(x):
 def _in_float32(xp, func, *arrays):
     """Runs func in float32 for float16/bfloat16: NumPy has no BLAS path for them (~50x)."""
     dtype = arrays[0].dtype
-    if dtype.name not in _HALF_NAMES:
+    if dtype not in _HALF:
         return func(*arrays)
     return func(*[a.astype(xp.float32) for a in arrays]).astype(dtype)
 
@@ -64,7 +66,10 @@ class MatMul:
         return Spec((rows, cols), a.dtype)
 
     def kernel(xp, a, b, transpose_a, transpose_b):
-        return _in_float32(xp, xp.matmul, a.T if transpose_a else a, b.T if transpose_b else b)
+        if a.dtype in _HALF:
+            return _in_float32(xp, xp.matmul, a.T if transpose_a else a,
+                               b.T if transpose_b else b)
+        return xp.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
     def grad(op, dy):
         a = _conj(op.inputs[0])
@@ -175,6 +180,11 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
       ValueError: if both transpose and adjoint are set for one operand.
       InvalidArgumentError: on a rank below 2, mismatched inner or batch dimensions.
     """
+    if (type(a) is EagerTensor and type(b) is EagerTensor and output_type is None
+            and not (adjoint_a or adjoint_b) and a._value.ndim == 2 and b._value.ndim == 2):
+        # The common eager case without conversions: straight to the dispatcher.
+        return execute("MatMul", a, b, transpose_a=bool(transpose_a),
+                       transpose_b=bool(transpose_b), name=name)
     if transpose_a and adjoint_a:
         raise ValueError("Only one of transpose_a and adjoint_a can be True.")
     if transpose_b and adjoint_b:
