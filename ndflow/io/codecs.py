@@ -15,6 +15,21 @@ _RAW_TYPES = {dtypes.float16, dtypes.bfloat16, dtypes.float32, dtypes.float64, d
               dtypes.uint32, dtypes.uint64, dtypes.complex64, dtypes.complex128, dtypes.bool}
 
 
+def string_input(value):
+    """Python bytes (or lists of them) as a string tensor, keeping trailing NUL bytes (NumPy's
+    fixed-width bytes dtype would drop them)."""
+    if isinstance(value, (bytes, str)) or (isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, (bytes, str)) for v in value)):
+        from ndflow.framework.tensor import EagerTensor  # noqa: PLC0415
+
+        items = [value] if isinstance(value, (bytes, str)) else list(value)
+        array = np.empty(len(items), dtype=object)
+        array[:] = [v.encode("utf-8") if isinstance(v, str) else v for v in items]
+        return EagerTensor(array.reshape(()) if isinstance(value, (bytes, str)) else array,
+                           dtypes.string)
+    return value
+
+
 def _string_spec_error(op, spec):
     return errors.InvalidArgumentError(f"{op}: input must be a string tensor, got "
                                        f"{spec.dtype.name}")
@@ -63,7 +78,7 @@ def decode_raw(input_bytes, out_type, little_endian=True, fixed_length=None, nam
     Returns:
       A tensor of shape `input_bytes.shape + [length / sizeof(out_type)]`.
     """
-    return execute("DecodeRaw", input_bytes, out_type=dtypes.as_dtype(out_type),
+    return execute("DecodeRaw", string_input(input_bytes), out_type=dtypes.as_dtype(out_type),
                    little_endian=bool(little_endian),
                    fixed_length=None if fixed_length is None else int(fixed_length), name=name)
 
@@ -71,8 +86,9 @@ def decode_raw(input_bytes, out_type, little_endian=True, fixed_length=None, nam
 # --- TensorProto ------------------------------------------------------------------------------
 
 def _tensor_proto(array, dtype):
-    dims = b"".join(_wire.delimited(2, _wire.tag(1, _wire.VARINT) + _wire.encode_varint(d))
-                    for d in array.shape)
+    # proto3 leaves out a zero size, so a 0-sized dimension is an empty `dim {}`.
+    dims = b"".join(_wire.delimited(2, _wire.tag(1, _wire.VARINT) + _wire.encode_varint(d)
+                                    if d else b"") for d in array.shape)
     parts = [_wire.tag(1, _wire.VARINT) + _wire.encode_varint(dtype.as_datatype_enum),
              _wire.delimited(2, dims)]
     if dtype is dtypes.string:
@@ -155,7 +171,7 @@ def parse_tensor(serialized, out_type, name=None):
     Raises:
       InvalidArgumentError: the proto's dtype is not `out_type`, or the bytes do not parse.
     """
-    return execute("ParseTensor", serialized, out_type=dtypes.as_dtype(out_type), name=name)
+    return execute("ParseTensor", string_input(serialized), out_type=dtypes.as_dtype(out_type), name=name)
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -179,7 +195,7 @@ class ReadFile:
 
 def read_file(filename, name=None):
     """The contents of a file as a string scalar (`tf.io.read_file`)."""
-    return execute("ReadFile", filename, name=name)
+    return execute("ReadFile", string_input(filename), name=name)
 
 
 @primitive("WriteFile", dtypes={dtypes.string}, same_dtype=False, num_outputs=0, stateful=True)
@@ -199,7 +215,7 @@ class WriteFile:
 
 def write_file(filename, contents, name=None):
     """Writes a string scalar to a file (`tf.io.write_file`)."""
-    return execute("WriteFile", filename, contents, name=name)
+    return execute("WriteFile", string_input(filename), string_input(contents), name=name)
 
 
 # --- images (Pillow) -------------------------------------------------------------------------
@@ -270,7 +286,7 @@ class DecodeJpeg:
 
 def decode_png(contents, channels=0, dtype=dtypes.uint8, name=None):
     """Decodes a PNG image to a uint8/uint16 tensor [height, width, channels]."""
-    return execute("DecodePng", contents, channels=int(channels),
+    return execute("DecodePng", string_input(contents), channels=int(channels),
                    dtype=dtypes.as_dtype(dtype), name=name)
 
 
@@ -278,14 +294,14 @@ def decode_jpeg(contents, channels=0, ratio=1, fancy_upscaling=True,
                 try_recover_truncated=False, acceptable_fraction=1, dct_method="", name=None):
     """Decodes a JPEG image to a uint8 tensor [height, width, channels] (Pillow's decoder;
     pixel values can differ from TF's libjpeg by a unit or two)."""
-    return execute("DecodeJpeg", contents, channels=int(channels), dtype=dtypes.uint8,
+    return execute("DecodeJpeg", string_input(contents), channels=int(channels), dtype=dtypes.uint8,
                    name=name)
 
 
 def decode_image(contents, channels=None, dtype=dtypes.uint8, name=None,
                  expand_animations=True):
     """Decodes a PNG or JPEG image (`tf.io.decode_image`)."""
-    return execute("DecodePng", contents, channels=int(channels or 0),
+    return execute("DecodePng", string_input(contents), channels=int(channels or 0),
                    dtype=dtypes.as_dtype(dtype), name=name)
 
 

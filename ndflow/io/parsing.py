@@ -12,6 +12,7 @@ import numpy as np
 
 from ndflow.framework import dtypes, errors
 from ndflow.framework.op_registry import Spec, execute, primitive
+from ndflow.io.codecs import string_input
 from ndflow.io.sparse import SparseTensor
 
 _PARSE_DTYPES = (dtypes.float32, dtypes.int64, dtypes.string)
@@ -256,7 +257,7 @@ def parse_example(serialized, features, example_names=None, name=None):
     if not features:
         raise ValueError("parse_example: features must be a non-empty dict")
     sparse, dense = _config(features)
-    outputs = execute("ParseExampleV2", serialized, sparse=sparse, dense=dense, name=name)
+    outputs = execute("ParseExampleV2", string_input(serialized), sparse=sparse, dense=dense, name=name)
     return _pack_parsed(outputs, sparse, dense)
 
 
@@ -268,7 +269,7 @@ def parse_single_example(serialized, features, example_names=None, name=None):
     shape = getattr(serialized, "shape", None)
     if shape is not None and len(shape) != 0:
         raise ValueError(f"parse_single_example: serialized must be a scalar, got shape {shape}")
-    outputs = execute("ParseExampleV2", serialized, sparse=sparse, dense=dense, name=name)
+    outputs = execute("ParseExampleV2", string_input(serialized), sparse=sparse, dense=dense, name=name)
     return _pack_parsed(outputs, sparse, dense)
 
 
@@ -350,7 +351,7 @@ def parse_single_sequence_example(serialized, context_features=None, sequence_fe
     """
     context_sparse, context_dense = _config(context_features or {})
     sequence_sparse, sequence_dense = _config(sequence_features or {})
-    outputs = execute("ParseSingleSequenceExample", serialized, context_sparse=context_sparse,
+    outputs = execute("ParseSingleSequenceExample", string_input(serialized), context_sparse=context_sparse,
                       context_dense=context_dense, sequence_sparse=sequence_sparse,
                       sequence_dense=sequence_dense, name=name)
     split = 3 * len(context_sparse) + len(context_dense)
