@@ -107,7 +107,7 @@ class Functional(Model):
         flat = self._flatten_inputs(inputs)
         for keras_input, value in zip(self._inputs, flat):
             if not isinstance(value, Tensor):
-                from ndflow.framework.tensor import convert_to_tensor  # noqa: PLC0415
+                from ndflow.framework.tensor import convert_to_tensor
 
                 value = convert_to_tensor(value, dtype=keras_input.dtype
                                           if keras_input.dtype.is_floating else None)
@@ -153,3 +153,16 @@ class Functional(Model):
 
     def get_layer(self, name=None, index=None):
         return Model.get_layer(self, name, index)
+
+    def get_config(self):
+        """The Keras 3 config: layers with their inbound nodes, input and output layers."""
+        from ndflow.keras.saving import functional_config
+
+        return functional_config.functional_get_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A model rebuilt from `get_config()` (Keras 3 or Keras 2 layout)."""
+        from ndflow.keras.saving import functional_config
+
+        return functional_config.functional_from_config(cls, config, custom_objects)

@@ -120,18 +120,13 @@ class Sequential(Functional):
         return list(self._outputs) if self._graph_built else []
 
     def get_config(self):
-        layers = [{"module": "keras.layers", "class_name": type(l).__name__,
-                   "config": l.get_config(), "registered_name": None}
-                  for l in self._stack]
-        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+        """Keras 3's layout: every layer (InputLayer first) and `build_input_shape`."""
+        from ndflow.keras.saving import functional_config
+
+        return functional_config.sequential_get_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ndflow.keras import layers as layers_module  # noqa: PLC0415
+        from ndflow.keras.saving import functional_config
 
-        model = cls(name=config.get("name"))
-        for entry in config["layers"]:
-            model.add(layers_module.deserialize(entry, custom_objects=custom_objects))
-        return model
-
-
+        return functional_config.sequential_from_config(cls, config, custom_objects)
