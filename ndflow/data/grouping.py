@@ -52,38 +52,35 @@ class InterleaveDataset(Dataset):
         return [self._input]
 
     def _iterate(self):
+        # TF's InterleaveDatasetOp loop: an empty slot is filled from the input only when the
+        # cycle reaches it; a finished slot ends its block and the cycle moves on.
         inputs = self._input._iterate()
-        slots = []
-        exhausted = False
-        while True:
-            while not exhausted and len(slots) < self._cycle:
+        slots = [None] * self._cycle
+        open_count = 0
+        cycle = block = 0
+        end_of_input = False
+        while not end_of_input or open_count > 0:
+            if slots[cycle] is not None:
+                element = next(slots[cycle], None)
+                if element is not None:
+                    yield element
+                    block += 1
+                    if block == self._block:
+                        block, cycle = 0, (cycle + 1) % self._cycle
+                    continue
+                slots[cycle] = None
+                open_count -= 1
+                block, cycle = 0, (cycle + 1) % self._cycle
+            elif not end_of_input:
                 flat = next(inputs, None)
                 if flat is None:
-                    exhausted = True
-                    break
-                dataset = _check_dataset(self._function(flat), "Dataset.interleave")
-                slots.append(dataset._iterate())
-            if not slots:
-                return
-            index = 0
-            while index < len(slots):
-                finished = False
-                for _ in range(self._block):
-                    try:
-                        yield next(slots[index])
-                    except StopIteration:
-                        finished = True
-                        break
-                if finished:
-                    replacement = None if exhausted else next(inputs, None)
-                    if replacement is None:
-                        exhausted = True
-                        del slots[index]
-                        continue
-                    slots[index] = _check_dataset(self._function(replacement),
-                                                  "Dataset.interleave")._iterate()
+                    end_of_input = True
                     continue
-                index += 1
+                slots[cycle] = _check_dataset(self._function(flat),
+                                              "Dataset.interleave")._iterate()
+                open_count += 1
+            else:
+                block, cycle = 0, (cycle + 1) % self._cycle
 
 
 def _placeholder_for(spec):

@@ -53,9 +53,8 @@ class TensorSliceDataset(RandomAccess, Dataset):
     def _iterate(self):
         flat = self._flat
         if len(flat) == 1:
-            (only,) = flat
-            return ((row,) for row in only)
-        return zip(*flat)
+            return ((row,) for row in structure.rows(flat[0]))
+        return zip(*[structure.rows(p) for p in flat])
 
     def _slice(self, start, stop):
         return tuple(p[start:stop] for p in self._flat)

@@ -209,5 +209,14 @@ def stack(parts, spec):
             f"{shapes[:4]}; use padded_batch or ragged_batch") from None
 
 
-def spec_string(structure):
-    return repr(structure)
+def rows(array):
+    """The slices of `array` along its first dimension; scalar strings stay 0-d arrays."""
+    if array.dtype == object and array.ndim == 1:
+        return map(_scalar_object, array)
+    return iter(array)
+
+
+def _scalar_object(value):
+    result = np.empty((), dtype=object)
+    result[()] = value
+    return result

@@ -240,7 +240,9 @@ class PaddedBatchDataset(_Unary):
                 raise ValueError("padded_batch: padded_shapes is required when a component "
                                  "has unknown rank")
         else:
-            shapes = [TensorShape(_shape_list(s)) for s in nest.flatten(padded_shapes)]
+            from ndflow.data.sources import _flatten_like  # noqa: PLC0415
+
+            shapes = [TensorShape(_shape_list(s)) for s in _flatten_like(spec, padded_shapes)]
         if len(shapes) != len(leaves):
             raise ValueError(f"padded_batch: padded_shapes {padded_shapes!r} does not match "
                              f"the element structure {spec!r}")
@@ -248,8 +250,10 @@ class PaddedBatchDataset(_Unary):
             if leaf.shape.rank is not None and shape.rank != leaf.shape.rank:
                 raise ValueError(f"padded_batch: padded shape {shape} has the wrong rank for "
                                  f"component of shape {leaf.shape}")
-        values = nest.flatten(padding_values) if padding_values is not None else [None] * len(
-            leaves)
+        if padding_values is None or not nest.is_nested(padding_values):
+            values = [padding_values] * len(leaves)
+        else:
+            values = nest.flatten(padding_values)
         self._pad_values = [_pad_value(v, leaf) for v, leaf in zip(values, leaves)]
         self._shapes = [tuple(s.as_list()) for s in shapes]
         static = self._batch_size if self._drop else None
@@ -289,6 +293,8 @@ class PaddedBatchDataset(_Unary):
 
 
 def _shape_list(shape):
+    if shape is None:
+        return None
     if isinstance(shape, TensorShape):
         return shape.as_list()
     if hasattr(shape, "numpy"):
@@ -324,9 +330,9 @@ class UnbatchDataset(_Unary):
                     f"unbatch: input element components have different batch sizes "
                     f"{sorted(sizes)}")
             if len(flat) == 1:
-                yield from ((row,) for row in flat[0])
+                yield from ((row,) for row in structure.rows(flat[0]))
             else:
-                yield from zip(*flat)
+                yield from zip(*[structure.rows(p) for p in flat])
 
 
 class ScanDataset(_Unary):
