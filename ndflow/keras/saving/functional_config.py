@@ -116,6 +116,7 @@ def functional_from_config(cls, config, custom_objects=None):
     config = dict(config)
     created = {}
     pending = collections.OrderedDict()
+    legacy = any("module" not in entry for entry in config["layers"])
     for layer_data in config.pop("layers"):
         layer = _deserialize_layer(layer_data, custom_objects)
         created[layer_data["name"]] = layer
@@ -141,6 +142,9 @@ def functional_from_config(cls, config, custom_objects=None):
                              f"{stuck}")
     inputs = _map_references(config.pop("input_layers"), created)
     outputs = _map_references(config.pop("output_layers"), created)
+    if legacy:  # Keras 2 wrapped single inputs/outputs in a list
+        inputs = inputs[0] if isinstance(inputs, list) and len(inputs) == 1 else inputs
+        outputs = outputs[0] if isinstance(outputs, list) and len(outputs) == 1 else outputs
     kwargs = {key: config.pop(key) for key in ("name", "trainable") if key in config}
     return cls(inputs=inputs, outputs=outputs, **kwargs)
 

@@ -569,7 +569,7 @@ def instantiate(cls, inner, custom_objects):
                         f"class is missing a `from_config()` method.")
     from ndflow.keras.utils import serialization as utils_serialization
 
-    with utils_serialization.custom_object_scope(custom_objects):
+    with utils_serialization.custom_object_scope(custom_objects or {}):
         if isinstance(cls, type) and issubclass(cls, Lambda):
             return _lambda_from_config(cls, inner, custom_objects)
         inner = _drop_inert_keys(cls, dict(inner))

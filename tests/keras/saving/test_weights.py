@@ -198,3 +198,47 @@ def test_by_name_refused_for_keras3_layout(tmp_path):
     model.save_weights(tmp_path / "m.weights.h5")
     with pytest.raises(ValueError, match="by_name"):
         model.load_weights(tmp_path / "m.weights.h5", by_name=True)
+
+
+_KERAS_READS_NDFLOW_WEIGHTS = r"""
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.path.insert(0, sys.argv[1])
+import h5py, keras, numpy as np
+from keras.src.legacy.saving import legacy_h5_format
+import saving_cases
+folder = sys.argv[2]
+x, y = np.load(os.path.join(folder, "x.npy")), np.load(os.path.join(folder, "y.npy"))
+full = keras.models.load_model(os.path.join(folder, "m.h5"))
+assert full.optimizer is not None
+fresh = saving_cases.build(keras, "mlp_seq")[0]
+with h5py.File(os.path.join(folder, "w.h5"), "r") as h5file:
+    legacy_h5_format.load_weights_from_hdf5_group(h5file, fresh)
+layout = saving_cases.build(keras, "mlp_seq")[0]
+layout.load_weights(os.path.join(folder, "m.weights.h5"))
+for model in (full, fresh, layout):
+    np.testing.assert_allclose(model.predict(x, verbose=0), y, rtol=1e-5, atol=1e-6)
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_real_keras_reads_ndflow_weights_and_legacy_files(tmp_path):
+    import subprocess
+
+    reference = "/tmp/tfref/bin/python"
+    if not os.path.exists(reference):
+        pytest.skip("the reference TensorFlow/Keras venv is not installed")
+    model, inputs = _mlp()
+    saving_cases.train_one_step(model, inputs)
+    model.save(tmp_path / "m.h5")
+    model.save_weights(tmp_path / "w.h5")
+    model.save_weights(tmp_path / "m.weights.h5")
+    np.save(tmp_path / "x.npy", inputs)
+    np.save(tmp_path / "y.npy", model.predict(inputs, verbose=0))
+    cases_dir = os.path.dirname(os.path.abspath(saving_cases.__file__))
+    result = subprocess.run([reference, "-c", _KERAS_READS_NDFLOW_WEIGHTS, cases_dir,
+                             str(tmp_path)], capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
