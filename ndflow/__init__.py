@@ -83,18 +83,20 @@ _sys.modules[f"{__name__}.errors"] = errors
 
 del _name, _doc, _module, _space, _names, _target, _public
 
-from ndflow import compat  # noqa: E402 - needs the namespace above
+# Subpackages above the core load on first use (`tf.keras`, `tf.data`, `tf.compat.v1` ...), so
+# `import ndflow` stays light: the import-time target is a tenth of TensorFlow's.
+_LAZY = ("keras", "compat", "data", "io", "train", "saved_model")
 
 
 def __getattr__(name):
-    # tf.keras loads on first use, so `import ndflow` does not pay for Keras.
-    if name == "keras":
+    if name in _LAZY:
         import importlib  # noqa: PLC0415
 
-        module = importlib.import_module("ndflow.keras")
-        globals()["keras"] = module
+        module = importlib.import_module(f"ndflow.{name}")
+        globals()[name] = module
         return module
     raise AttributeError(f"module 'ndflow' has no attribute '{name}'")
-from ndflow import saved_model  # noqa: E402
-from ndflow import data, io  # noqa: E402
-from ndflow import train  # noqa: E402
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -415,6 +415,8 @@ class Layer:
         self._build_with_shape(shapes)
 
     def _build_with_shape(self, shapes):
+        if _single_shape_build(type(self)):
+            object.__setattr__(self, "_build_input_shape", shapes)  # Keras' build_config
         with context.init_scope():
             if not nest.is_nested(shapes) and shapes is not None:
                 self.build(shapes)
@@ -451,12 +453,14 @@ class Layer:
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
         own = inspect.signature(type(self).__init__).parameters
-        extra = [p for p in own if p not in ("self", "args", "kwargs", "name", "trainable",
-                                               "dtype")]
+        base = inspect.signature(Layer.__init__).parameters
+        extra = [p for p, param in own.items()
+                 if p not in base and p not in ("self", "args", "kwargs")
+                 and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD)]
         if type(self).get_config is Layer.get_config and extra and type(self) is not Layer:
             missing = [p for p in extra if not hasattr(self, p)]
             if missing:
-                raise NotImplementedError(
+                raise _GetConfigNotImplemented(
                     f"Layer {type(self).__name__} has arguments {extra} in `__init__` and "
                     f"therefore must override `get_config()`.")
             for p in extra:
@@ -475,6 +479,21 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self._name}, built={self.built}>"
+
+
+def _single_shape_build(cls):
+    """True when `build` takes one input shape (multi-input builds, like MultiHeadAttention's
+    build(query_shape, value_shape), keep their own build config)."""
+    parameters = list(inspect.signature(cls.build).parameters.values())[1:]
+    required = [p for p in parameters if p.default is p.empty and p.kind in (
+        p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    shapes = [p for p in parameters if p.name.endswith("_shape")]
+    return len(required) <= 1 and len(shapes) <= 1
+
+
+class _GetConfigNotImplemented(NotImplementedError):
+    """Keras raises NotImplementedError when a layer with custom __init__ arguments has no
+    get_config: it cannot be re-created from its config."""
 
 
 def _set_mask(tensor, mask):

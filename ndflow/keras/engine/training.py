@@ -360,6 +360,16 @@ class Model(Layer):
             f"Model {type(self).__name__} has no `call` method: subclassed models must define "
             f"`call(self, inputs, training=None)`.")
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A model from its config: a functional config (layers, input_layers, output_layers)
+        builds a Functional model even through `keras.Model.from_config`, as in Keras."""
+        if cls is Model and "layers" in config and "input_layers" in config:
+            from ndflow.keras.engine.functional import Functional  # noqa: PLC0415
+
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return cls(**config)
+
     def __deepcopy__(self, memo):
         return copy.copy(self)
 

@@ -87,19 +87,8 @@ def _ndflow_model(name):
     return model, inputs
 
 
-def _engine_records_build_shapes():
-    layer = keras.layers.Dense(2)
-    layer(np.zeros((1, 3), "float32"))
-    return getattr(layer, "_build_input_shape", None) is not None or getattr(
-        layer, "_build_shapes_dict", None) is not None
-
-
 @pytest.mark.parametrize("name", CASES)
 def test_round_trip_gives_identical_predictions(tmp_path, name):
-    if name == "subclassed" and not _engine_records_build_shapes():
-        pytest.xfail("Layer does not record the shape it was built with, so a subclassed "
-                     "model saved by ndflow has no `build_config` (base_layer."
-                     "_build_with_shape should keep `self._build_input_shape`)")
     model, inputs = _ndflow_model(name)
     path = tmp_path / f"{name}.keras"
     model.save(path)
@@ -206,8 +195,7 @@ def test_real_keras_loads_ndflow_files_with_same_predictions(tmp_path):
     if not os.path.exists(REFERENCE_PYTHON):
         pytest.skip("the reference TensorFlow/Keras venv is not installed")
     arrays, predictions = {}, {}
-    cases = [c for c in CASES if c != "subclassed" or _engine_records_build_shapes()]
-    for name in cases:
+    for name in CASES:
         model, inputs = _ndflow_model(name)
         model.save(tmp_path / f"{name}.keras")
         predictions[name] = predict(model, inputs)
@@ -220,11 +208,11 @@ def test_real_keras_loads_ndflow_files_with_same_predictions(tmp_path):
     np.savez(tmp_path / "inputs.npz", **arrays)
     cases_dir = os.path.dirname(os.path.abspath(saving_cases.__file__))
     result = _run_reference(_KERAS_LOADER, cases_dir, str(tmp_path),
-                            str(tmp_path / "inputs.npz"), ",".join(cases))
+                            str(tmp_path / "inputs.npz"), ",".join(CASES))
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
-    assert sorted(loaded) == sorted(cases)
-    for name in cases:
+    assert sorted(loaded) == sorted(CASES)
+    for name in CASES:
         with np.load(tmp_path / f"{name}_keras_out.npz") as data:
             keras_outputs = [data[f"arr_{i}"] for i in range(len(data.files))]
         assert len(keras_outputs) == len(predictions[name])
