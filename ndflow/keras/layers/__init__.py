@@ -6,6 +6,7 @@ from ndflow.keras.engine.input_spec import InputSpec
 from ndflow.keras.layers.core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Reshape
 from ndflow.keras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from ndflow.keras.layers.embedding import Embedding
+from ndflow.keras.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from ndflow.keras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from ndflow.keras.layers.recurrent import (
     GRU, LSTM, RNN, Bidirectional, SimpleRNN, TimeDistributed,
