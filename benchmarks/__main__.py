@@ -10,9 +10,9 @@ import platform
 import sys
 import time
 
-from benchmarks import conv_layers, eager_op, frameworks, harness
+from benchmarks import conv_layers, data_pipeline, eager_op, frameworks, harness
 
-WORKLOADS = {"eager_op": eager_op, "conv_layers": conv_layers}
+WORKLOADS = {"eager_op": eager_op, "conv_layers": conv_layers, "data_pipeline": data_pipeline}
 
 
 def main(argv=None):

@@ -2,16 +2,28 @@
 
 import types as _types
 
+from ndflow.data import options as _options
 from ndflow.data.dataset import (  # noqa: F401 - public names
-    AUTOTUNE, INFINITE as INFINITE_CARDINALITY, UNKNOWN as UNKNOWN_CARDINALITY, Dataset,
-    OwnedIterator as Iterator,
+    AUTOTUNE,
+    Dataset,
+)
+from ndflow.data.dataset import (
+    INFINITE as INFINITE_CARDINALITY,
+)
+from ndflow.data.dataset import (
+    UNKNOWN as UNKNOWN_CARDINALITY,
+)
+from ndflow.data.dataset import (
+    OwnedIterator as Iterator,  # noqa: F401
 )
 from ndflow.data.options import Options, ThreadingOptions  # noqa: F401
 from ndflow.data.readers import (  # noqa: F401
-    CsvDataset, TextLineDataset, TFRecordDataset, make_csv_dataset,
+    CsvDataset,
+    TextLineDataset,
+    TFRecordDataset,
+    make_csv_dataset,
 )
 from ndflow.data.structure import DatasetSpec  # noqa: F401
-from ndflow.data import options as _options
 
 
 def _assert_cardinality(expected_cardinality):

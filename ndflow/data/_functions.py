@@ -7,9 +7,9 @@ Functions that take or return datasets (flat_map, interleave, group_by_window's 
 eagerly instead, since a graph cannot hold a Python dataset object.
 """
 
+from ndflow.data import structure
 from ndflow.framework.tensor import Tensor, convert_to_tensor
 from ndflow.framework.tensor_spec import TensorSpec
-from ndflow.data import structure
 from ndflow.io.sparse import SparseTensor
 from ndflow.util import nest
 

@@ -9,9 +9,9 @@ NumPy arrays (and batches by slicing where it can) rather than tensors.
 
 import numpy as np
 
+from ndflow.data import structure
 from ndflow.framework import dtypes, errors
 from ndflow.framework.tensor import EagerTensor
-from ndflow.data import structure
 
 AUTOTUNE = -1
 INFINITE = -1
@@ -36,7 +36,7 @@ class Dataset:
 
     def _batches(self, batch_size, drop_remainder):
         """Batched flat tuples if this dataset can slice them directly, else None."""
-        return None
+        return
 
     def _iterate_tolerant(self):
         """Elements, stopping quietly at the first error (`ignore_errors`); element-wise

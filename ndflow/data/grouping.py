@@ -6,10 +6,10 @@ import os
 
 import numpy as np
 
-from ndflow.framework import dtypes, errors
-from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.data import _functions, structure
 from ndflow.data.dataset import AUTOTUNE, Dataset
+from ndflow.framework import dtypes, errors
+from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.util import nest
 
 
@@ -160,9 +160,8 @@ class WindowDataset(Dataset):
             for _ in range(self._shift):
                 if buffer:
                     buffer.popleft()
-                elif not exhausted:
-                    if next(iterator, None) is None:
-                        exhausted = True
+                elif not exhausted and next(iterator, None) is None:
+                    exhausted = True
             if exhausted and not buffer:
                 return
 
@@ -234,7 +233,6 @@ def bucket_by_sequence_length(dataset, element_length_func, bucket_boundaries,
     import ndflow as tf  # noqa: PLC0415 - public ops, as a user would write them
 
     def key_func(*args):
-        element = args[0] if len(args) == 1 else args
         length = tf.cast(element_length_func(*args), tf.int64)
         conditions = tf.logical_and(tf.less_equal(lower, length), tf.less(length, upper))
         return tf.cast(tf.argmax(tf.cast(conditions, tf.int32)), tf.int64)

@@ -67,8 +67,9 @@ class Options(_OptionGroup):
 
     _FIELDS = ("deterministic", "experimental_deterministic", "threading",
                "experimental_threading", "experimental_optimization", "autotune",
-               "experimental_distribute", "experimental_slack", "experimental_external_state_policy",
-               "experimental_warm_start", "experimental_symbolic_checkpoint")
+               "experimental_distribute", "experimental_slack",
+               "experimental_external_state_policy", "experimental_warm_start",
+               "experimental_symbolic_checkpoint")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -103,9 +104,9 @@ class Optional:
         self.element_spec = element_spec
 
     def has_value(self, name=None):
-        from ndflow.data import structure  # noqa: PLC0415
         import numpy as np  # noqa: PLC0415
 
+        from ndflow.data import structure  # noqa: PLC0415
         from ndflow.framework import dtypes  # noqa: PLC0415
 
         return structure.make_tensor(np.array(self._has_value), dtypes.bool)

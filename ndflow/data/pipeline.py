@@ -7,9 +7,9 @@ import threading
 
 import numpy as np
 
-from ndflow.framework import errors
 from ndflow.data import _shuffle
 from ndflow.data.dataset import AUTOTUNE, INFINITE, UNKNOWN, Dataset
+from ndflow.framework import errors
 
 
 class _Unary(Dataset):

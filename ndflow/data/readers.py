@@ -8,10 +8,10 @@ import zlib
 
 import numpy as np
 
-from ndflow.framework import dtypes, errors
-from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.data import structure
 from ndflow.data.dataset import Dataset
+from ndflow.framework import dtypes, errors
+from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.io import gfile, tfrecord
 
 
@@ -154,7 +154,7 @@ _CSV_TYPES = (dtypes.int32, dtypes.int64, dtypes.float32, dtypes.float64, dtypes
 
 def _record_default(value, index):
     """(dtype, default value or None when required) of one CSV column."""
-    if isinstance(value, dtypes.DType) or (isinstance(value, type)):
+    if isinstance(value, (dtypes.DType, type)):
         return dtypes.as_dtype(value), None
     if hasattr(value, "numpy"):
         array = np.asarray(value.numpy())

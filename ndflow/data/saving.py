@@ -12,10 +12,10 @@ import struct
 
 import numpy as np
 
-from ndflow.framework import dtypes, errors
-from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.data import structure
 from ndflow.data.dataset import Dataset
+from ndflow.framework import dtypes, errors
+from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.io import codecs, tfrecord
 from ndflow.util import nest
 
@@ -39,7 +39,7 @@ def _decode_element(record, specs):
     for spec in specs:
         (length,) = struct.unpack_from("<Q", record, position)
         position += 8
-        enum, shape, content, strings = codecs._parse_proto(record[position:position + length])
+        _, shape, content, strings = codecs._parse_proto(record[position:position + length])
         position += length
         if spec.dtype is dtypes.string:
             array = np.empty(len(strings), dtype=object)

@@ -3,10 +3,10 @@ draw from several datasets (zip, concatenate, choose_from/sample_from_datasets).
 
 import numpy as np
 
-from ndflow.framework import dtypes, errors
-from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.data import structure
 from ndflow.data.dataset import INFINITE, UNKNOWN, Dataset
+from ndflow.framework import dtypes, errors
+from ndflow.framework.tensor_spec import TensorSpec
 
 
 class RandomAccess:

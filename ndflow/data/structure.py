@@ -10,8 +10,8 @@ import numpy as np
 
 from ndflow.framework import dtypes
 from ndflow.framework.tensor import EagerTensor, Tensor, convert_to_tensor
-from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.framework.tensor_shape import TensorShape
+from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.io.sparse import SparseTensor
 from ndflow.util import nest
 

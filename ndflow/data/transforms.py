@@ -7,17 +7,21 @@ import os
 
 import numpy as np
 
-from ndflow.framework import dtypes, errors
-from ndflow.framework.tensor_spec import TensorSpec
-from ndflow.framework.tensor_shape import TensorShape
 from ndflow.data import _functions, structure
 from ndflow.data.dataset import AUTOTUNE, INFINITE, UNKNOWN, Dataset
-from ndflow.util import nest
-
 from ndflow.data.pipeline import (  # noqa: F401 - re-exported for Dataset's methods
-    CacheDataset, PrefetchDataset, RepeatDataset, ShardDataset, ShuffleDataset, SkipDataset,
+    CacheDataset,
+    PrefetchDataset,
+    RepeatDataset,
+    ShardDataset,
+    ShuffleDataset,
+    SkipDataset,
     TakeDataset,
 )
+from ndflow.framework import dtypes, errors
+from ndflow.framework.tensor_shape import TensorShape
+from ndflow.framework.tensor_spec import TensorSpec
+from ndflow.util import nest
 
 
 def _thread_count(value):

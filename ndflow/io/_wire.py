@@ -206,3 +206,93 @@ def sequence_example_parts(serialized, context_keys=None, sequence_keys=None):
                 lists[key] = [decode_feature(buffer, s, e)
                               for n, _, (s, e) in fields(buffer, l_start, l_end) if n == 1]
     return context, lists
+
+
+def _varint_at(buffer, position):
+    """decode_varint with the one-byte case inline (most tags and lengths)."""
+    byte = buffer[position]
+    if byte < 0x80:
+        return byte, position + 1
+    return decode_varint(buffer, position)
+
+
+def raw_example_features(serialized, wanted, offsets=False):
+    """{key: (kind, payload)} for the `wanted` keys (bytes) of a serialized Example; payload is
+    the packed bytes of a FloatList/Int64List or the list of BytesList values; None when the
+    record uses an encoding this fast path does not take (unpacked numbers, repeated fields),
+    so the caller falls back to `example_features`. With `offsets`, numeric payloads are
+    (start, end) positions instead of bytes. One-byte varints are decoded inline: this loop is
+    parse_example's per-record cost."""
+    buffer = serialized
+    size = len(buffer)
+    found = {}
+    position = 0
+    while position < size:
+        key = buffer[position]
+        if key & 7 != DELIMITED or key >= 0x80:
+            return None
+        length, position = _varint_at(buffer, position + 1)
+        end = position + length
+        if key != 0x0A:
+            position = end
+            continue
+        while position < end:  # map entries of Features
+            if buffer[position] != 0x0A:
+                return None
+            entry_length = buffer[position + 1]
+            if entry_length < 0x80:
+                position += 2
+            else:
+                entry_length, position = decode_varint(buffer, position + 1)
+            entry_end = position + entry_length
+            if buffer[position] != 0x0A:
+                return None
+            key_length = buffer[position + 1]
+            if key_length >= 0x80:
+                return None
+            key_start = position + 2
+            position = key_start + key_length
+            name = buffer[key_start:position]
+            if name in wanted:
+                if position == entry_end:
+                    found[name] = (None, None)
+                elif buffer[position] != 0x12:
+                    return None
+                else:
+                    value = _raw_feature(buffer, position, entry_end, offsets)
+                    if value is False:
+                        return None
+                    found[name] = value
+            position = entry_end
+        position = end
+    return found
+
+
+def _raw_feature(buffer, position, end, offsets=False):
+    """(kind, payload) of the Feature value of one map entry at `position`."""
+    _, position = _varint_at(buffer, position + 1)
+    if position == end:
+        return (None, None)
+    kind_tag = buffer[position]
+    kind = _KINDS.get(kind_tag >> 3)
+    if kind is None or kind_tag & 7 != DELIMITED:
+        return False
+    list_length, position = _varint_at(buffer, position + 1)
+    list_end = position + list_length
+    if kind == BYTES:
+        values = []
+        while position < list_end:
+            if buffer[position] != 0x0A:
+                return False
+            value_length, position = _varint_at(buffer, position + 1)
+            values.append(buffer[position:position + value_length])
+            position += value_length
+        return kind, values
+    if position == list_end:
+        return kind, (position, position) if offsets else b""
+    if buffer[position] != 0x0A:
+        return False
+    packed_length, position = _varint_at(buffer, position + 1)
+    if position + packed_length != list_end:
+        return False
+    return kind, (position, list_end) if offsets else buffer[position:list_end]

@@ -171,7 +171,8 @@ def parse_tensor(serialized, out_type, name=None):
     Raises:
       InvalidArgumentError: the proto's dtype is not `out_type`, or the bytes do not parse.
     """
-    return execute("ParseTensor", string_input(serialized), out_type=dtypes.as_dtype(out_type), name=name)
+    return execute("ParseTensor", string_input(serialized), out_type=dtypes.as_dtype(out_type),
+                   name=name)
 
 
 # --- files -----------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def _shape_tuple(shape):
 def _config_entry(key, feature):
     """A hashable (key, kind, dtype, shape, default) for one feature."""
     if not isinstance(feature, (FixedLenFeature, FixedLenSequenceFeature, VarLenFeature)):
-        raise ValueError(f"parse_example: unsupported feature configuration for {key!r}: "
+        raise ValueError(f"parse_example: unsupported feature configuration for {key!r}: "  # noqa: TRY004 - TF's class
                          f"{feature!r}")
     dtype = dtypes.as_dtype(feature.dtype)
     if dtype not in _PARSE_DTYPES:
@@ -139,7 +139,7 @@ def _pad_value(entry):
 
 
 def _stack_dense(entry, rows):
-    key, kind, dtype, shape = entry[:4]
+    kind, dtype, shape = entry[1:4]
     if kind == "fixed":
         return np.stack(rows).astype(_np_dtype(dtype), copy=False) if rows else np.zeros(
             (0,) + shape, dtype=_np_dtype(dtype))
@@ -187,6 +187,86 @@ def _parse_batch(serialized, sparse, dense):
     return sparse_rows, dense_rows
 
 
+def _fast_dense(serialized, dense):
+    """Batched arrays of fixed-length float/int64 features decoded straight from the packed
+    bytes of every record (one join and one frombuffer per feature), or None when any record
+    needs the general path (a missing feature, another type or size, an unusual encoding)."""
+    from ndflow.io import _wire  # noqa: PLC0415
+
+    if not dense or any(e[1] != "fixed" or e[2] is dtypes.string for e in dense):
+        return None
+    wanted = {e[0].encode("utf-8") for e in dense}
+    same_layout = _same_layout(serialized, dense, wanted)
+    if same_layout is not None:
+        return same_layout
+    payloads = [[] for _ in dense]
+    plan = [(column, entry[0].encode("utf-8"), _KIND_OF[entry[2]])
+            for column, entry in zip(payloads, dense)]
+    decode = _wire.raw_example_features
+    for record in serialized:
+        found = decode(record, wanted)
+        if found is None:
+            return None
+        for column, key, kind in plan:
+            value = found.get(key)
+            if value is None or value[0] != kind:
+                return None
+            column.append(value[1])
+    outputs = []
+    for column, entry in zip(payloads, dense):
+        size = int(np.prod(entry[3])) if entry[3] else 1
+        joined = b"".join(column)
+        if entry[2] is dtypes.float32:
+            if len(joined) != 4 * size * len(column):
+                return None
+            values = np.frombuffer(joined, dtype="<f4").astype(np.float32)
+        else:
+            values = _wire.decode_packed_int64(joined)
+            if values.size != size * len(column):
+                return None
+        outputs.append(values.reshape((len(column),) + entry[3]))
+    return outputs
+
+
+def _same_layout(serialized, dense, wanted):
+    """The batch parsed as one byte matrix when every record has the first one's layout
+    (same length, same bytes outside the wanted values): typical of files written in a loop.
+    Each feature is then a column slice, so the batch costs a few NumPy calls."""
+    from ndflow.io import _wire  # noqa: PLC0415
+
+    count = len(serialized)
+    first = serialized[0] if count > 1 else None
+    if first is None or any(len(r) != len(first) for r in serialized):
+        return None
+    found = _wire.raw_example_features(first, wanted, offsets=True)
+    if found is None or len(found) != len(dense):
+        return None
+    matrix = np.frombuffer(b"".join(serialized), dtype=np.uint8).reshape(count, len(first))
+    fixed = np.ones(len(first), dtype=bool)
+    columns = []
+    for entry in dense:
+        kind, span = found[entry[0].encode("utf-8")]
+        size = int(np.prod(entry[3])) if entry[3] else 1
+        width = size * 4 if entry[2] is dtypes.float32 else size
+        if kind != _KIND_OF[entry[2]] or span is None or span[1] - span[0] != width:
+            return None
+        fixed[span[0]:span[1]] = False
+        columns.append((entry, matrix[:, span[0]:span[1]]))
+    if not np.array_equal(matrix[:, fixed], np.broadcast_to(matrix[0, fixed], (count,
+                                                                                int(fixed.sum())))):
+        return None
+    outputs = []
+    for entry, block in columns:
+        if entry[2] is dtypes.float32:
+            values = np.ascontiguousarray(block).view("<f4").astype(np.float32, copy=False)
+        elif (block >= 0x80).any():
+            return None  # multi-byte varints: the per-record path decodes them
+        else:
+            values = block.astype(np.int64)
+        outputs.append(values.reshape((count,) + entry[3]))
+    return outputs
+
+
 @primitive("ParseExampleV2", dtypes={dtypes.string}, same_dtype=False, num_outputs=None)
 class ParseExampleV2:
     """Outputs: sparse indices..., sparse values..., sparse shapes..., dense values...
@@ -217,6 +297,9 @@ class ParseExampleV2:
     def kernel(xp, serialized, sparse, dense):
         single = serialized.ndim == 0
         records = [serialized[()]] if single else list(serialized)
+        fast = None if sparse or single else _fast_dense(records, dense)
+        if fast is not None:
+            return tuple(fast)
         sparse_rows, dense_rows = _parse_batch(records, sparse, dense)
         triples = [_sparse_outputs(rows, entry[2]) for rows, entry in zip(sparse_rows, sparse)]
         if single:
@@ -257,7 +340,8 @@ def parse_example(serialized, features, example_names=None, name=None):
     if not features:
         raise ValueError("parse_example: features must be a non-empty dict")
     sparse, dense = _config(features)
-    outputs = execute("ParseExampleV2", string_input(serialized), sparse=sparse, dense=dense, name=name)
+    outputs = execute("ParseExampleV2", string_input(serialized), sparse=sparse, dense=dense,
+                      name=name)
     return _pack_parsed(outputs, sparse, dense)
 
 
@@ -269,7 +353,8 @@ def parse_single_example(serialized, features, example_names=None, name=None):
     shape = getattr(serialized, "shape", None)
     if shape is not None and len(shape) != 0:
         raise ValueError(f"parse_single_example: serialized must be a scalar, got shape {shape}")
-    outputs = execute("ParseExampleV2", string_input(serialized), sparse=sparse, dense=dense, name=name)
+    outputs = execute("ParseExampleV2", string_input(serialized), sparse=sparse, dense=dense,
+                      name=name)
     return _pack_parsed(outputs, sparse, dense)
 
 
@@ -351,7 +436,8 @@ def parse_single_sequence_example(serialized, context_features=None, sequence_fe
     """
     context_sparse, context_dense = _config(context_features or {})
     sequence_sparse, sequence_dense = _config(sequence_features or {})
-    outputs = execute("ParseSingleSequenceExample", string_input(serialized), context_sparse=context_sparse,
+    outputs = execute("ParseSingleSequenceExample", string_input(serialized),
+                      context_sparse=context_sparse,
                       context_dense=context_dense, sequence_sparse=sequence_sparse,
                       sequence_dense=sequence_dense, name=name)
     split = 3 * len(context_sparse) + len(context_dense)

@@ -124,7 +124,7 @@ class _Message:
                 self._assign(name, value)
 
     def _assign(self, name, value):
-        number, kind, message_class = self._FIELDS[name]
+        _, kind, message_class = self._FIELDS[name]
         if kind in _REPEATED:
             self._values[name] = RepeatedScalarContainer(kind, value)
         elif kind == "map":
@@ -138,7 +138,7 @@ class _Message:
             self._values[name] = _coerce(message_class, value).__copy__()
 
     def _default(self, name):
-        number, kind, message_class = self._FIELDS[name]
+        _, kind, message_class = self._FIELDS[name]
         if kind in _REPEATED:
             return RepeatedScalarContainer(kind)
         if kind == "map":

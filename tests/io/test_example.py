@@ -75,7 +75,8 @@ FEATURES = {
 def test_parse_example_on_tf_written_records():
     parsed = tf.io.parse_example(np.array(_examples(), dtype=object), FEATURES)
     base = np.linspace(0, 1, 6, dtype=np.float32)
-    np.testing.assert_array_equal(parsed["image"].numpy(), base + np.arange(4, dtype=np.float32)[:, None])
+    expected = base + np.arange(4, dtype=np.float32)[:, None]
+    np.testing.assert_array_equal(parsed["image"].numpy(), expected)
     assert parsed["image"].dtype is tf.float32
     np.testing.assert_array_equal(parsed["label"].numpy(), [-2, -1, 0, 1])
     assert parsed["name"].numpy().tolist() == [b"n0", b"n1", b"n2", b"n3"]
@@ -148,3 +149,28 @@ def test_tensorflow_parses_ndflow_examples():
         "a": reference.io.FixedLenFeature([2], reference.float32),
         "b": reference.io.FixedLenFeature([], reference.string)})
     assert parsed["a"].numpy().tolist() == [1.0, 2.0] and parsed["b"].numpy() == b"q"
+
+
+def _uniform_records(count, label_offset=0):
+    records = []
+    for index in range(count):
+        example = train.Example(features=train.Features(feature={
+            "image": _feature(float_list=train.FloatList(value=np.arange(4) * index + 0.5)),
+            "label": _feature(int64_list=train.Int64List(value=[index + label_offset])),
+            "other": _feature(bytes_list=train.BytesList(value=[b"%03d" % index]))}))
+        records.append(example.SerializeToString())
+    return np.array(records, dtype=object)
+
+
+@pytest.mark.parametrize("label_offset", [0, 200, -3], ids=["one_byte", "two_byte", "negative"])
+def test_parse_example_same_layout_batch_matches_general_path(label_offset):
+    records = _uniform_records(5, label_offset)
+    features = {"image": tf.io.FixedLenFeature([2, 2], tf.float32),
+                "label": tf.io.FixedLenFeature([], tf.int64)}
+    parsed = tf.io.parse_example(records, features)
+    expected_image = (np.arange(4)[None, :] * np.arange(5)[:, None] + 0.5).reshape(5, 2, 2)
+    np.testing.assert_array_equal(parsed["image"].numpy(), expected_image)
+    assert parsed["image"].dtype is tf.float32
+    assert parsed["label"].numpy().tolist() == [i + label_offset for i in range(5)]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Key: image"):
+        tf.io.parse_example(records, {"image": tf.io.FixedLenFeature([3], tf.float32)})
