@@ -30,7 +30,9 @@ def _training_from_context():
 
 
 def _camel_to_snake(name):
-    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    """Keras' to_snake_case: ConvLSTM2D -> conv_lstm2d, MaxPooling2D -> max_pooling2d."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
@@ -343,7 +345,7 @@ class Layer:
         if not args:
             raise ValueError(f"Layer {self._name}: expected at least one input argument")
         inputs = args[0]
-        if any(isinstance(t, KerasTensor) for t in nest.flatten((args, kwargs))):
+        if _has_keras_tensor(args, kwargs):
             from ndflow.keras.engine import functional_call  # noqa: PLC0415
 
             return functional_call.symbolic_call(self, args, kwargs)
@@ -360,7 +362,8 @@ class Layer:
         elif training is None:
             kwargs["training"] = _training_from_context()
         if self._call_has_mask and "mask" not in kwargs:
-            masks = [getattr(t, "_keras_mask", None) for t in nest.flatten(inputs)]
+            masks = ([getattr(inputs, "_keras_mask", None)] if isinstance(inputs, Tensor)
+                     else [getattr(t, "_keras_mask", None) for t in nest.flatten(inputs)])
             if any(m is not None for m in masks):
                 kwargs["mask"] = masks[0] if len(masks) == 1 else nest.pack_sequence_as(
                     inputs, masks)
@@ -384,7 +387,10 @@ class Layer:
         return outputs
 
     def _convert_inputs(self, inputs):
-        compute = self.compute_dtype
+        compute = self._dtype_policy.compute_dtype
+        if type(inputs) is EagerTensor and (inputs._dtype is compute or not self._autocast
+                                            or not inputs._dtype.is_floating):
+            return inputs  # the common case: nothing to convert or cast
 
         def convert(value):
             if isinstance(value, Variable):
@@ -494,6 +500,15 @@ def _single_shape_build(cls):
 class _GetConfigNotImplemented(NotImplementedError):
     """Keras raises NotImplementedError when a layer with custom __init__ arguments has no
     get_config: it cannot be re-created from its config."""
+
+
+def _has_keras_tensor(args, kwargs):
+    """Whether any argument is a symbolic KerasTensor (then the call records a node)."""
+    if len(args) == 1 and not kwargs:
+        first = args[0]
+        if isinstance(first, Tensor):
+            return isinstance(first, KerasTensor)
+    return any(isinstance(t, KerasTensor) for t in nest.flatten((args, kwargs)))
 
 
 def _set_mask(tensor, mask):
