@@ -1,17 +1,28 @@
-"""Workload `eager_op`: microseconds per eager `add` of two 2x2 tensors and per 4x4 `matmul`.
+"""Overhead workloads: `eager_op` (microseconds per eager `add` of two 2x2 tensors and per 4x4
+`matmul`) and `function_call` (microseconds per call of a `tf.function` doing 10 small ops).
 
-ndflow and TensorFlow run the same code (TF's API); PyTorch runs the equivalent calls; a bare
-NumPy call is shown as the floor.
+ndflow and TensorFlow run the same code (TF's API); PyTorch runs the equivalent eager calls (it
+has no tf.function; a plain Python function is what a PyTorch user writes); a bare NumPy call is
+shown as the floor.
 """
 
 import numpy as np
 
+from benchmarks import harness
+from benchmarks.harness import MICRO, Case, Target
 
-def candidates(frameworks):
+TF_API = ("ndflow", "tensorflow")
+
+
+def _rounds(quick):
+    return 7 if quick else 21
+
+
+def eager_op(frameworks, quick):
     a2 = np.arange(4, dtype=np.float32).reshape(2, 2)
     a4 = np.arange(16, dtype=np.float32).reshape(4, 4)
     add, matmul = {}, {}
-    for name in ("ndflow", "tensorflow"):
+    for name in TF_API:
         tf = frameworks.get(name)
         if tf is None:
             continue
@@ -25,4 +36,61 @@ def candidates(frameworks):
         matmul["torch"] = lambda: torch.matmul(ty, ty)
     add["numpy"] = lambda: np.add(a2, a2)
     matmul["numpy"] = lambda: np.matmul(a4, a4)
-    return {"eager_op.add_2x2": add, "eager_op.matmul_4x4": matmul}
+    return [Case(f"eager_op.{label}", calls, MICRO, "us", False, Target("<=", 0.1),
+                 rounds=_rounds(quick))
+            for label, calls in (("add_2x2", add), ("matmul_4x4", matmul))]
+
+
+def ten_ops(tf):
+    """The body of `function_call`: 10 small ops on 4x4 float32 tensors."""
+
+    def body(x, y):
+        a = tf.add(x, y)
+        b = tf.multiply(a, x)
+        c = tf.subtract(b, y)
+        d = tf.matmul(c, x)
+        e = tf.nn.relu(d)
+        f = tf.tanh(e)
+        g = tf.exp(f)
+        h = tf.maximum(g, y)
+        i = tf.square(h)
+        return tf.reduce_sum(i)
+
+    return body
+
+
+def _torch_ten_ops(torch, x, y):
+    a = torch.add(x, y)
+    b = torch.mul(a, x)
+    c = torch.sub(b, y)
+    d = torch.matmul(c, x)
+    e = torch.relu(d)
+    f = torch.tanh(e)
+    g = torch.exp(f)
+    h = torch.maximum(g, y)
+    i = torch.square(h)
+    return torch.sum(i)
+
+
+def function_call(frameworks, quick):
+    rng = np.random.default_rng(4)
+    x_array = rng.standard_normal((4, 4), dtype=np.float32) * 0.1
+    y_array = rng.standard_normal((4, 4), dtype=np.float32) * 0.1
+    calls = {}
+    for name in TF_API:
+        tf = frameworks.get(name)
+        if tf is None:
+            continue
+
+        def build(tf):
+            step = tf.function(ten_ops(tf))
+            x, y = tf.constant(x_array), tf.constant(y_array)
+            return lambda: step(x, y)
+
+        calls[name] = harness.try_build(build, tf)
+    torch = frameworks.get("torch")
+    if torch is not None:
+        tx, ty = torch.from_numpy(x_array), torch.from_numpy(y_array)
+        calls["torch"] = lambda: _torch_ten_ops(torch, tx, ty)
+    return [Case("function_call", calls, MICRO, "us", False, Target("<=", 0.1),
+                 rounds=_rounds(quick))]
