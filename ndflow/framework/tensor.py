@@ -264,6 +264,35 @@ def _to_string_array(array):
     return result.reshape(array.shape)
 
 
+def _is_text(value):
+    """A str/bytes value, or a (nested) list whose first leaf is one."""
+    while isinstance(value, (list, tuple)) and value:
+        value = value[0]
+    return isinstance(value, (str, bytes))
+
+
+def _nested_object(value):
+    """A nested list of strings as an object array of that shape (ragged lists raise)."""
+    leaves = list(_leaves(value))
+    try:
+        shape = np.shape(np.asarray(value, dtype=object))
+    except ValueError:
+        shape = None
+    if shape is None or int(np.prod(shape)) != len(leaves):
+        raise ValueError(f"Can't convert non-rectangular Python sequence to Tensor: {value!r}")
+    result = np.empty(shape, dtype=object)
+    result.reshape(-1)[:] = leaves
+    return result
+
+
+def _leaves(value):
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
 def _is_python_value(value):
     if isinstance(value, (numbers.Number, str, bytes)) and not isinstance(value, np.generic):
         return True
@@ -314,6 +343,14 @@ def constant_array(value, dtype=None):
         return array.astype(dtype._np, copy=False), dtype
     if isinstance(value, (list, tuple)):
         value = _flatten_tensor_list(value)
+    if _is_text(value):
+        # Object arrays, not NumPy's fixed-width bytes, which drop trailing NUL bytes.
+        array = np.empty(np.shape(value) if isinstance(value, (list, tuple)) else (),
+                         dtype=object)
+        array[...] = value if not isinstance(value, (list, tuple)) else _nested_object(value)
+        if dtype is not None and dtype is not dtypes.string:
+            raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype {dtype.name}")
+        return _to_string_array(array), dtypes.string
     try:
         array = np.asarray(value)
     except ValueError:

@@ -125,3 +125,10 @@ def test_is_tensor():
     assert tf.is_tensor(tf.constant(1))
     assert tf.is_tensor(tf.Variable(1))
     assert not tf.is_tensor(np.ones(2))
+
+
+def test_string_constants_keep_trailing_nul_bytes():
+    assert tf.constant(b"a\x00").numpy() == b"a\x00"
+    assert list(tf.constant([b"a\x00", b"b"]).numpy()) == [b"a\x00", b"b"]
+    with pytest.raises(ValueError, match="non-rectangular"):
+        tf.constant([["a", "b"], ["c"]])
