@@ -345,9 +345,11 @@ def constant_array(value, dtype=None):
         value = _flatten_tensor_list(value)
     if _is_text(value):
         # Object arrays, not NumPy's fixed-width bytes, which drop trailing NUL bytes.
-        array = np.empty(np.shape(value) if isinstance(value, (list, tuple)) else (),
-                         dtype=object)
-        array[...] = value if not isinstance(value, (list, tuple)) else _nested_object(value)
+        if isinstance(value, (list, tuple)):
+            array = _nested_object(value)
+        else:
+            array = np.empty((), dtype=object)
+            array[()] = value
         if dtype is not None and dtype is not dtypes.string:
             raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype {dtype.name}")
         return _to_string_array(array), dtypes.string
