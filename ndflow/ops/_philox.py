@@ -24,8 +24,14 @@ def split_words(value, count):
     return tuple((value >> (32 * i)) & _MASK32 for i in range(count))
 
 
+_SMALL = 16  # blocks: below this, Python ints beat ~100 tiny array operations
+
+
 def philox(xp, counters, key):
     """Philox4x32-10 of `counters` ((n, 4) uint32) under `key` (two Python ints)."""
+    if counters.shape[0] <= _SMALL:
+        return xp.asarray([_philox_block(block, key) for block in counters.tolist()],
+                          dtype=xp.uint32).reshape(-1, 4)
     mul_a = xp.uint64(_PHILOX_M[0])
     mul_b = xp.uint64(_PHILOX_M[1])
     shift = xp.uint64(32)
@@ -40,6 +46,20 @@ def philox(xp, counters, key):
         k0 = (k0 + _PHILOX_W[0]) & _MASK32
         k1 = (k1 + _PHILOX_W[1]) & _MASK32
     return xp.stack([c0, c1, c2, c3], axis=1).astype(xp.uint32)
+
+
+def _philox_block(block, key):
+    """One block of Philox4x32-10 with Python ints (the same rounds as the array version)."""
+    c0, c1, c2, c3 = block
+    k0, k1 = key
+    for _ in range(10):
+        product_a = _PHILOX_M[0] * c0
+        product_b = _PHILOX_M[1] * c2
+        c0, c1, c2, c3 = ((product_b >> 32) ^ c1 ^ k0, product_b & _MASK32,
+                          (product_a >> 32) ^ c3 ^ k1, product_a & _MASK32)
+        k0 = (k0 + _PHILOX_W[0]) & _MASK32
+        k1 = (k1 + _PHILOX_W[1]) & _MASK32
+    return c0, c1, c2, c3
 
 
 class Stream:

@@ -299,3 +299,14 @@ def test_bad_shapes_and_dtypes_name_the_op():
         tf.random.stateless_uniform([2], [1, 2], minval=0, dtype=tf.int32)
     with pytest.raises(ValueError, match="Unsupported RNG algorithm"):
         tf.random.stateless_normal([2], [1, 2], alg="threefry")
+
+
+def test_philox_small_and_vectorised_paths_agree():
+    from ndflow.ops import _philox
+
+    rng = np.random.default_rng(0)
+    counters = rng.integers(0, 2**32, size=(_philox._SMALL, 4), dtype=np.uint64).astype(np.uint32)
+    key = (123456789, 987654321)
+    small = _philox.philox(np, counters, key)
+    vectorised = _philox.philox(np, np.concatenate([counters, counters]), key)[:len(counters)]
+    np.testing.assert_array_equal(small, vectorised)
