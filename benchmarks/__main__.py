@@ -9,8 +9,16 @@ the target when the issue sets one. Results also go to a JSON file.
 import argparse
 import time
 
-from benchmarks import conv_layers, frameworks, harness, inference, overhead, processes, training
-from benchmarks import data_pipeline
+from benchmarks import (
+    conv_layers,
+    data_pipeline,
+    frameworks,
+    harness,
+    inference,
+    overhead,
+    processes,
+    training,
+)
 
 # name -> factory(frameworks, quick) -> [Case], or a module with `candidates(frameworks)`
 # returning {case name: {framework: zero-argument callable}} (microseconds per call).
@@ -50,7 +58,7 @@ def selected(only, workloads=None):
 def cases(entry, loaded, quick):
     """The Cases of one WORKLOADS entry, whichever protocol it follows."""
     if hasattr(entry, "candidates"):
-        return [harness.Case(name, calls, rounds=5 if quick else 21)
+        return [harness.Case(name, calls, rounds=3 if quick else 21, warmup=1 if quick else 3)
                 for name, calls in entry.candidates(loaded).items()]
     return entry(loaded, quick)
 

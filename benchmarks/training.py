@@ -17,7 +17,7 @@ TF_API = ("ndflow", "tensorflow")
 
 # samples per timed round, samples per warm-up run, rounds: (full, quick)
 SIZES = {
-    "seed_cnn": ((12800, 640, 3), (640, 128, 3)),
+    "seed_cnn": ((12800, 640, 3), (256, 128, 3)),
     "mlp": ((12800, 1280, 5), (1280, 256, 3)),
     "lstm": ((3200, 128, 3), (128, 64, 2)),
 }

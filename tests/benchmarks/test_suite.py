@@ -71,7 +71,8 @@ class _LegacyWorkload:
 
 def test_legacy_protocol_becomes_micro_cases():
     (case,) = suite.cases(_LegacyWorkload, {}, quick=True)
-    assert (case.name, case.kind, case.unit, case.rounds) == ("legacy.op", "micro", "us", 5)
+    assert (case.name, case.kind, case.unit, case.rounds, case.warmup) == (
+        "legacy.op", "micro", "us", 3, 1)
 
 
 def _fake_factory(loaded, quick):
@@ -150,3 +151,25 @@ def test_describe_reports_thread_variables_unset_or_set(monkeypatch):
     info = frameworks.describe({})
     assert info["thread_variables"]["OPENBLAS_NUM_THREADS"] == "1"
     assert info["cores"] >= 1 and info["versions"]["numpy"] == np.__version__
+
+
+def test_children_together_return_values_and_errors_in_order():
+    values = processes.run_children_together([("import_time", "json"),
+                                              ("import_time", "no_such_module_xyz")], timeout=60)
+    assert values[0] >= 0.0
+    assert isinstance(values[1], RuntimeError) and "no_such_module_xyz" in str(values[1])
+
+
+def test_peak_memory_starts_children_once(monkeypatch):
+    launched = []
+
+    def fake(argument_lists):
+        launched.append(argument_lists)
+        return [100.0, RuntimeError("child peak_memory torch failed")]
+
+    monkeypatch.setattr(processes, "run_children_together", fake)
+    (case,) = processes.peak_memory({"ndflow": object(), "torch": object()}, quick=True)
+    stats = harness.measure(case, rounds=1)
+    assert launched == [[("peak_memory", "ndflow", 256), ("peak_memory", "torch", 256)]]
+    assert stats["ndflow"]["median"] == 100.0
+    assert "child peak_memory torch failed" in stats["torch"]["unavailable"]
