@@ -91,3 +91,66 @@ def test_runtime_error_names_op_and_user_line():
     message = str(info.value)
     assert "Reshape" in message
     assert "test_polymorphic.py" in message
+
+
+def test_gradient_tape_inside_a_traced_function():
+    weight = tf.Variable([[1.0], [2.0]])
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.reduce_sum(tf.matmul(x, weight) ** 2)
+        dx, dw = tape.gradient(y, [x, weight])
+        return dx, dw
+
+    x = np.array([[1.0, 3.0]], np.float32)
+    dx, dw = step(tf.constant(x))
+    z = x @ np.array([[1.0], [2.0]], np.float32)
+    np.testing.assert_allclose(dx.numpy(), 2 * z * np.array([[1.0, 2.0]]), rtol=1e-6)
+    np.testing.assert_allclose(dw.numpy(), 2 * x.T @ z, rtol=1e-6)
+    assert step.experimental_get_tracing_count() == 1
+
+
+def test_variables_only_on_the_first_trace():
+    holder = []
+
+    @tf.function
+    def make(x):
+        if not holder:
+            holder.append(tf.Variable(1.0))
+        return x * holder[0]
+
+    assert float(make(tf.constant(2.0))) == 2.0
+
+    @tf.function
+    def always_new(x):
+        return x * tf.Variable(1.0)
+
+    always_new(tf.constant(1.0))
+    with pytest.raises(ValueError, match="first call"):
+        always_new(tf.constant([1.0, 2.0]))  # a new shape retraces and creates again
+
+
+def test_captured_tensors_and_python_closures():
+    scale = tf.constant(3.0)
+
+    @tf.function
+    def f(x):
+        return x * scale
+
+    assert float(f(tf.constant(2.0))) == 6.0
+
+
+def test_automatic_control_dependencies_keep_program_order():
+    counter = tf.Variable(0.0)
+
+    @tf.function
+    def f():
+        counter.assign(1.0)
+        first = counter.read_value()
+        counter.assign_add(10.0)
+        return first, counter.read_value()
+
+    first, second = f()
+    assert float(first) == 1.0 and float(second) == 11.0
