@@ -1,5 +1,6 @@
 """`keras.constraints`: projections applied to weights after each optimizer update."""
 
+from ndflow.keras import _lookup
 from ndflow.ops import array as array_ops
 from ndflow.ops import math as math_ops
 from ndflow.ops import reduce as reduce_ops
@@ -78,28 +79,4 @@ _ALIASES = {"max_norm": MaxNorm, "min_max_norm": MinMaxNorm, "non_neg": NonNeg,
             "NonNeg": NonNeg, "UnitNorm": UnitNorm}
 
 
-def serialize(constraint):
-    return {"module": "keras.constraints", "class_name": type(constraint).__name__,
-            "config": constraint.get_config(), "registered_name": None}
-
-
-def deserialize(config, custom_objects=None):
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _ALIASES.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown constraint: '{name}'")
-    return cls.from_config(config.get("config", {}))
-
-
-def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        if identifier not in _ALIASES:
-            raise ValueError(f"Could not interpret constraint identifier: {identifier}")
-        return _ALIASES[identifier]()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier}")
+serialize, deserialize, get = _lookup.accessors("constraint", "keras.constraints", _ALIASES)

@@ -1,5 +1,6 @@
 """`keras.regularizers`: penalties on weights added to the model's loss."""
 
+from ndflow.keras import _lookup
 from ndflow.ops import array as array_ops
 from ndflow.ops import linalg as linalg_ops
 from ndflow.ops import math as math_ops
@@ -93,29 +94,4 @@ _ALIASES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2,
             "OrthogonalRegularizer": OrthogonalRegularizer}
 
 
-def serialize(regularizer):
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
-
-
-def deserialize(config, custom_objects=None):
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _ALIASES.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown regularizer: '{name}'")
-    return cls.from_config(config.get("config", {}))
-
-
-def get(identifier):
-    """A regularizer from a name ("l2"), instance, config dict or callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        if identifier not in _ALIASES:
-            raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
-        return _ALIASES[identifier]()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
+serialize, deserialize, get = _lookup.accessors("regularizer", "keras.regularizers", _ALIASES)
