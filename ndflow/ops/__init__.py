@@ -15,5 +15,6 @@ def _OP_MODULES():  # noqa: N802 - read by ndflow/__init__ only
     import importlib  # noqa: PLC0415
 
     names = ["array", "reduce", "math", "manip", "indexing", "linalg", "linalg_ext", "conv", "pool",
-             "random", "image", "control_flow", "tensor_array", "logging", "script", "check", "state", "nn", "strings"]
+             "random", "image", "control_flow", "tensor_array", "logging", "script", "check", "state", "nn", "strings",
+             "rnn_ops"]
     return [importlib.import_module(f"ndflow.ops.{name}") for name in names]

@@ -12,7 +12,7 @@ from ndflow.keras import activations, constraints, initializers, regularizers
 from ndflow.keras.engine.base_layer import Layer
 from ndflow.ops import array as array_ops
 from ndflow.ops import linalg as linalg_ops
-from ndflow.ops import manip
+from ndflow.ops import manip, rnn_ops
 from ndflow.ops import nn as nn_ops
 from ndflow.util import nest
 
@@ -188,9 +188,15 @@ class SimpleRNNCell(_GatedCell):
 
 
 class LSTMCell(_GatedCell):
-    """Long short-term memory step with states `[h, c]` (Keras 3's fused implementation 2)."""
+    """Long short-term memory step with states `[h, c]` (Keras 3's fused implementation 2).
+
+    With the default activations and no recurrent dropout, a step is one fused op
+    (`LSTMBlockCell`, ops/rnn_ops.py, issue #8) and its gradient one more.
+    """
 
     _GATES = 4
+    # Class switch for tests comparing the fused step with the op-by-op one.
+    fused_step = True
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -216,7 +222,17 @@ class LSTMCell(_GatedCell):
         self._add_bias((self.units * 4,), initializer)
         self.built = True
 
+    def _fuses(self, h_tm1, training):
+        return (self.fused_step and self.activation is activations.tanh
+                and self.recurrent_activation is activations.sigmoid
+                and h_tm1.dtype.name in ("float32", "float64")
+                and not (training and 0 < self.recurrent_dropout < 1))
+
     def step(self, projected, states, training=None):
+        if self._fuses(states[0], training):
+            h, c = rnn_ops.lstm_block_cell(projected, states[0], states[1],
+                                           _cast_like(self.recurrent_kernel, states[0]))
+            return h, [h, c]
         h_tm1 = self._recurrent_input(states[0], training)
         c_tm1 = states[1]
         z = projected + linalg_ops.matmul(h_tm1, _cast_like(self.recurrent_kernel, h_tm1))

@@ -1,0 +1,206 @@
+"""Fused recurrent cells: one LSTM time step as one op (`LSTMBlockCell`) with a one-kernel
+gradient (`LSTMBlockCellGrad`), as TensorFlow's LSTMBlockCell / BlockLSTM ops do.
+
+A Keras LSTM step written op by op is ~15 small ops forward and ~40 backward; in an unrolled
+sequence of 100 steps their per-op cost dominates training (issue #8). The fused op does the
+recurrent matmul and the gate math in one kernel and saves the gate activations for the
+gradient, whose kernel is one pass of element-wise math and two GEMMs.
+
+Differences from TF's raw `LSTMBlockCell`: the input projection `x @ kernel + bias` comes in
+precomputed (Keras computes it for all time steps at once), gates are in Keras' order
+i, f, c, o, and there is no peephole, forget bias or cell clip. The op is internal (used by
+`keras.layers.LSTMCell`), so nothing is published in the `tf` namespace.
+"""
+
+from ndflow.framework import dtypes, errors
+from ndflow.framework.op_registry import Spec, execute, primitive
+from ndflow.ops import linalg as linalg_ops
+from ndflow.ops import manip
+from ndflow.ops import math as math_ops
+
+API = {}
+
+_DTYPES = frozenset([dtypes.float32, dtypes.float64])
+
+
+# --- shape inference -------------------------------------------------------------------------
+
+def _merge(op_name, what, *dims):
+    """The one value of the known `dims` (None when all are unknown); raises on a mismatch."""
+    known = {d for d in dims if d is not None}
+    if len(known) > 1:
+        raise errors.InvalidArgumentError(
+            f"{op_name}: {what} must agree, got {', '.join(str(d) for d in dims)}")
+    return known.pop() if known else None
+
+
+def _dims(op_name, name, spec):
+    """(rows, columns) of a matrix spec, (None, None) for unknown rank."""
+    if spec.shape is None:
+        return None, None
+    if len(spec.shape) != 2:
+        raise errors.InvalidArgumentError(
+            f"{op_name}: {name} must be a matrix, got shape {spec.shape}")
+    return spec.shape
+
+
+def _cell_dims(op_name, x, h_prev, c_prev, w):
+    """(batch, units) of a cell call; validates all four shapes."""
+    x_rows, x_cols = _dims(op_name, "x", x)
+    h_rows, h_cols = _dims(op_name, "h_prev", h_prev)
+    c_rows, c_cols = _dims(op_name, "c_prev", c_prev)
+    w_rows, w_cols = _dims(op_name, "w", w)
+    shapes = (f"shapes x {x.shape}, h_prev {h_prev.shape}, c_prev {c_prev.shape}, w "
+              f"{w.shape}")
+    units = _merge(op_name, f"the units of h_prev, c_prev and w rows ({shapes})", h_cols,
+                   c_cols, w_rows)
+    quads = [d // 4 if d is not None and d % 4 == 0 else d for d in (x_cols, w_cols)]
+    for d in (x_cols, w_cols):
+        if d is not None and (d % 4 != 0 or (units is not None and d != 4 * units)):
+            raise errors.InvalidArgumentError(
+                f"{op_name}: x and w must have 4 * units columns, got {shapes}")
+    units = _merge(op_name, f"4 * units and the columns of x and w ({shapes})", units, *quads)
+    batch = _merge(op_name, f"the batch sizes of x, h_prev and c_prev ({shapes})", x_rows,
+                   h_rows, c_rows)
+    return batch, units
+
+
+def _times(factor, units):
+    return None if units is None else factor * units
+
+
+# --- the ops ---------------------------------------------------------------------------------
+
+@primitive("LSTMBlockCell", dtypes=_DTYPES, num_outputs=3)
+class LSTMBlockCell:
+    """(h, c, gates) of one LSTM step from the projected input `x = inputs @ kernel + bias`.
+
+    z = x + h_prev @ w; i, f, o = sigmoid(z_i, z_f, z_o); c = f * c_prev + i * tanh(z_c);
+    h = o * tanh(c). `gates` (batch, 5 * units) keeps [i, f, tanh(z_c), o, tanh(c)] for the
+    gradient; as in TF, gradients arriving at `gates` are ignored (it is a saved activation).
+    """
+
+    def infer(x, h_prev, c_prev, w):
+        batch, units = _cell_dims("LSTMBlockCell", x, h_prev, c_prev, w)
+        state = Spec((batch, units), x.dtype)
+        return state, state, Spec((batch, _times(5, units)), x.dtype)
+
+    def kernel(xp, x, h_prev, c_prev, w):
+        # One exp for all four gates: sigmoid(z) = 1 / (1 + exp(-z)) and tanh(z) =
+        # 2 / (1 + exp(-2z)) - 1; exp's overflow to inf gives the right limits 0 and -1.
+        # NumPy's tanh is ~3x slower than exp on this CPU (float32, no AVX-512).
+        units = h_prev.shape[1]
+        z = xp.matmul(h_prev, w)
+        z += x
+        xp.negative(z, out=z)
+        z[:, 2 * units:3 * units] *= 2
+        xp.exp(z, out=z)
+        z += 1
+        gates = xp.empty((z.shape[0], 5 * units), z.dtype)
+        xp.divide(1, z, out=gates[:, :4 * units])
+        i, f, ci, o, co = (gates[:, k * units:(k + 1) * units] for k in range(5))
+        ci *= 2
+        ci -= 1
+        c = f * c_prev
+        c += i * ci
+        xp.multiply(c, -2, out=co)
+        xp.exp(co, out=co)
+        co += 1
+        xp.divide(2, co, out=co)
+        co -= 1
+        return o * co, c, gates
+
+    kernel.quiet = True  # exp overflows to inf on purpose: run under errstate
+
+    def grad(op, dh, dc, unused_dgates):
+        x, h_prev, c_prev, w = op.inputs
+        dx, dh_prev, dc_prev, dw = execute("LSTMBlockCellGrad", x, h_prev, c_prev, w,
+                                           op.outputs[2], dh, dc)
+        return [dx, dh_prev, dc_prev, dw]
+
+
+@primitive("LSTMBlockCellGrad", dtypes=_DTYPES, num_outputs=4)
+class LSTMBlockCellGrad:
+    """(dx, dh_prev, dc_prev, dw) of LSTMBlockCell from dh, dc and its saved `gates`.
+
+    `x` is not read by the kernel; it is an input so the second-order gradient can recompute
+    the step from the cell's own inputs.
+    """
+
+    def infer(x, h_prev, c_prev, w, gates, dh, dc):
+        name = "LSTMBlockCellGrad"
+        batch, units = _cell_dims(name, x, h_prev, c_prev, w)
+        g_rows, g_cols = _dims(name, "gates", gates)
+        dh_rows, dh_cols = _dims(name, "dh", dh)
+        dc_rows, dc_cols = _dims(name, "dc", dc)
+        shapes = f"shapes gates {gates.shape}, dh {dh.shape}, dc {dc.shape}"
+        batch = _merge(name, f"the batch sizes of the cell and its gradients ({shapes})", batch,
+                       g_rows, dh_rows, dc_rows)
+        units = _merge(name, f"the units of the cell and its gradients ({shapes})", units,
+                       dh_cols, dc_cols)
+        if g_cols is not None and units is not None and g_cols != 5 * units:
+            raise errors.InvalidArgumentError(
+                f"{name}: gates must have 5 * units columns, got {shapes} and units {units}")
+        state = Spec((batch, units), x.dtype)
+        return (Spec((batch, _times(4, units)), x.dtype), state, state,
+                Spec((units, _times(4, units)), x.dtype))
+
+    def kernel(xp, x, h_prev, c_prev, w, gates, dh, dc):
+        units = h_prev.shape[1]
+        i, f, ci, o, co = (gates[:, k * units:(k + 1) * units] for k in range(5))
+        dcs = xp.square(co)
+        xp.subtract(1, dcs, out=dcs)
+        dcs *= dh * o
+        dcs += dc
+        dz = xp.empty((gates.shape[0], 4 * units), gates.dtype)
+        xp.multiply(dcs, ci, out=dz[:, :units])
+        xp.multiply(dcs, c_prev, out=dz[:, units:2 * units])
+        xp.multiply(dcs, i, out=dz[:, 2 * units:3 * units])
+        xp.multiply(dh, co, out=dz[:, 3 * units:])
+        act = gates[:, :4 * units]
+        slope = xp.subtract(1, act)
+        slope *= act
+        tanh_slope = slope[:, 2 * units:3 * units]
+        xp.square(ci, out=tanh_slope)
+        xp.subtract(1, tanh_slope, out=tanh_slope)
+        dz *= slope
+        return dz, xp.matmul(dz, w.T), dcs * f, xp.matmul(h_prev.T, dz)
+
+    def grad(op, ddx, ddh_prev, ddc_prev, ddw):
+        return _lstm_grad_grad(op, [ddx, ddh_prev, ddc_prev, ddw])
+
+
+# --- composite reference and the second-order gradient ---------------------------------------
+
+def lstm_cell_unfused(x, h_prev, c_prev, w):
+    """(h, c) of one LSTM step in separate ndflow ops: the fused op's reference."""
+    z = math_ops.add(x, linalg_ops.matmul(h_prev, w))
+    z_i, z_f, z_c, z_o = manip.split(z, 4, axis=-1)
+    c = math_ops.add(math_ops.multiply(math_ops.sigmoid(z_f), c_prev),
+                     math_ops.multiply(math_ops.sigmoid(z_i), math_ops.tanh(z_c)))
+    return math_ops.multiply(math_ops.sigmoid(z_o), math_ops.tanh(c)), c
+
+
+def _lstm_grad_grad(op, upstream):
+    """Differentiates the cell's vector-Jacobian product recomputed from the cell's inputs
+    (a tape inside a tape over `lstm_cell_unfused`), so `gates` needs no gradient: its
+    dependence on the inputs is part of the recomputation."""
+    from ndflow.autodiff.tape import GradientTape
+
+    x, h_prev, c_prev, w, _, dh, dc = op.inputs
+    cell_inputs = [x, h_prev, c_prev, w]
+    with GradientTape() as outer:
+        outer.watch(cell_inputs + [dh, dc])
+        with GradientTape() as inner:
+            inner.watch(cell_inputs)
+            h, c = lstm_cell_unfused(*cell_inputs)
+        vjp = inner.gradient([h, c], cell_inputs, output_gradients=[dh, dc])
+    grads = outer.gradient(vjp, cell_inputs + [dh, dc], output_gradients=upstream)
+    return grads[:4] + [None] + grads[4:]
+
+
+def lstm_block_cell(x, h_prev, c_prev, w, name=None):
+    """(h, c) of one LSTM step, fused: `x` is the projected input (batch, 4 * units) with the
+    bias already added, `w` the recurrent kernel (units, 4 * units), gates i, f, c, o."""
+    h, c, _ = execute("LSTMBlockCell", x, h_prev, c_prev, w, name=name)
+    return h, c
