@@ -119,7 +119,8 @@ def test_explicit_signatures_and_concrete_functions(tmp_path):
 
 
 def test_keras_sequential_export_and_serve(tmp_path):
-    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(4, "relu"),
+    model = tf.keras.Sequential([tf.keras.Input((3,), name="input_layer"),
+                                 tf.keras.layers.Dense(4, "relu"),
                                  tf.keras.layers.BatchNormalization(),
                                  tf.keras.layers.Dropout(0.5), tf.keras.layers.Dense(2)])
     x = np.random.RandomState(1).randn(5, 3).astype(np.float32)
