@@ -1,5 +1,6 @@
 """Fused recurrent cells: one LSTM time step as one op (`LSTMBlockCell`) with a one-kernel
-gradient (`LSTMBlockCellGrad`), as TensorFlow's LSTMBlockCell / BlockLSTM ops do.
+gradient (`LSTMBlockCellGrad`), as TensorFlow's LSTMBlockCell / BlockLSTM ops do, and the same
+for Keras' GRU step with reset_after=True (`GRUResetAfterCell`, no TF counterpart).
 
 A Keras LSTM step written op by op is ~15 small ops forward and ~40 backward; in an unrolled
 sequence of 100 steps their per-op cost dominates training (issue #8). The fused op does the
@@ -88,7 +89,7 @@ class LSTMBlockCell:
     def kernel(xp, x, h_prev, c_prev, w):
         # One exp for all four gates: sigmoid(z) = 1 / (1 + exp(-z)) and tanh(z) =
         # 2 / (1 + exp(-2z)) - 1; exp's overflow to inf gives the right limits 0 and -1.
-        # NumPy's tanh is ~3x slower than exp on this CPU (float32, no AVX-512).
+        # NumPy's float32 tanh is ~3x slower than exp per element here (no AVX-512).
         units = h_prev.shape[1]
         z = xp.matmul(h_prev, w)
         z += x
@@ -103,11 +104,7 @@ class LSTMBlockCell:
         ci -= 1
         c = f * c_prev
         c += i * ci
-        xp.multiply(c, -2, out=co)
-        xp.exp(co, out=co)
-        co += 1
-        xp.divide(2, co, out=co)
-        co -= 1
+        xp.tanh(c, out=co)
         return o * co, c, gates
 
     kernel.quiet = True  # exp overflows to inf on purpose: run under errstate
@@ -167,7 +164,8 @@ class LSTMBlockCellGrad:
         return dz, xp.matmul(dz, w.T), dcs * f, xp.matmul(h_prev.T, dz)
 
     def grad(op, ddx, ddh_prev, ddc_prev, ddw):
-        return _lstm_grad_grad(op, [ddx, ddh_prev, ddc_prev, ddw])
+        return _recomputed_grad_grad(lstm_cell_unfused, op, 4,
+                                     [ddx, ddh_prev, ddc_prev, ddw])
 
 
 # --- composite reference and the second-order gradient ---------------------------------------
@@ -181,22 +179,154 @@ def lstm_cell_unfused(x, h_prev, c_prev, w):
     return math_ops.multiply(math_ops.sigmoid(z_o), math_ops.tanh(c)), c
 
 
-def _lstm_grad_grad(op, upstream):
-    """Differentiates the cell's vector-Jacobian product recomputed from the cell's inputs
-    (a tape inside a tape over `lstm_cell_unfused`), so `gates` needs no gradient: its
-    dependence on the inputs is part of the recomputation."""
+def _recomputed_grad_grad(cell, op, num_cell_inputs, upstream):
+    """The gradient of a cell's gradient op: differentiates the cell's vector-Jacobian product
+    recomputed from the cell's inputs (a tape inside a tape over the unfused `cell`), so the
+    saved activations need no gradient: their dependence on the inputs is recomputed.
+    The gradient op's inputs are the cell inputs, the saved activations, then the cell's
+    output gradients."""
     from ndflow.autodiff.tape import GradientTape
 
-    x, h_prev, c_prev, w, _, dh, dc = op.inputs
-    cell_inputs = [x, h_prev, c_prev, w]
+    cell_inputs = list(op.inputs[:num_cell_inputs])
+    output_grads = list(op.inputs[num_cell_inputs + 1:])
     with GradientTape() as outer:
-        outer.watch(cell_inputs + [dh, dc])
+        outer.watch(cell_inputs + output_grads)
         with GradientTape() as inner:
             inner.watch(cell_inputs)
-            h, c = lstm_cell_unfused(*cell_inputs)
-        vjp = inner.gradient([h, c], cell_inputs, output_gradients=[dh, dc])
-    grads = outer.gradient(vjp, cell_inputs + [dh, dc], output_gradients=upstream)
-    return grads[:4] + [None] + grads[4:]
+            outputs = cell(*cell_inputs)
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        vjp = inner.gradient(outputs, cell_inputs, output_gradients=output_grads)
+    grads = outer.gradient(vjp, cell_inputs + output_grads, output_gradients=upstream)
+    return grads[:num_cell_inputs] + [None] + grads[num_cell_inputs:]
+
+
+# --- GRU (Keras' reset_after=True) -----------------------------------------------------------
+
+def _gru_dims(op_name, x, h_prev, w, b):
+    """(batch, units) of a GRU cell call; validates the four shapes."""
+    x_rows, x_cols = _dims(op_name, "x", x)
+    h_rows, h_cols = _dims(op_name, "h_prev", h_prev)
+    w_rows, w_cols = _dims(op_name, "w", w)
+    if b.shape is not None and len(b.shape) != 1:
+        raise errors.InvalidArgumentError(f"{op_name}: b must be a vector, got shape {b.shape}")
+    b_cols = None if b.shape is None else b.shape[0]
+    shapes = f"shapes x {x.shape}, h_prev {h_prev.shape}, w {w.shape}, b {b.shape}"
+    units = _merge(op_name, f"the units of h_prev and w rows ({shapes})", h_cols, w_rows)
+    for d in (x_cols, w_cols, b_cols):
+        if d is not None and (d % 3 != 0 or (units is not None and d != 3 * units)):
+            raise errors.InvalidArgumentError(
+                f"{op_name}: x, w and b must have 3 * units columns, got {shapes}")
+    thirds = [None if d is None else d // 3 for d in (x_cols, w_cols, b_cols)]
+    units = _merge(op_name, f"3 * units and the columns of x, w and b ({shapes})", units,
+                   *thirds)
+    batch = _merge(op_name, f"the batch sizes of x and h_prev ({shapes})", x_rows, h_rows)
+    return batch, units
+
+
+@primitive("GRUResetAfterCell", dtypes=_DTYPES, num_outputs=2)
+class GRUResetAfterCell:
+    """(h, saved) of one Keras GRU step (reset gate after the recurrent matmul).
+
+    inner = h_prev @ w + b; z, r = sigmoid(x_zr + inner_zr); hh = tanh(x_h + r * inner_h);
+    h = z * h_prev + (1 - z) * hh. `x` is the projected input with the input bias added, `b`
+    the recurrent bias. `saved` (batch, 4 * units) keeps [z, r, hh, inner_h] for the
+    gradient; gradients arriving at it are ignored.
+    """
+
+    def infer(x, h_prev, w, b):
+        batch, units = _gru_dims("GRUResetAfterCell", x, h_prev, w, b)
+        return Spec((batch, units), x.dtype), Spec((batch, _times(4, units)), x.dtype)
+
+    def kernel(xp, x, h_prev, w, b):
+        units = h_prev.shape[1]
+        inner = xp.matmul(h_prev, w)
+        inner += b
+        saved = xp.empty((inner.shape[0], 4 * units), inner.dtype)
+        z, r, hh, inner_h = (saved[:, k * units:(k + 1) * units] for k in range(4))
+        gates = xp.add(x[:, :2 * units], inner[:, :2 * units])
+        xp.negative(gates, out=gates)
+        xp.exp(gates, out=gates)
+        gates += 1
+        xp.divide(1, gates, out=saved[:, :2 * units])
+        inner_h[...] = inner[:, 2 * units:]
+        xp.multiply(r, inner_h, out=hh)
+        hh += x[:, 2 * units:]
+        hh *= -2
+        xp.exp(hh, out=hh)
+        hh += 1
+        xp.divide(2, hh, out=hh)
+        hh -= 1
+        h = z * h_prev
+        h += (1 - z) * hh
+        return h, saved
+
+    kernel.quiet = True  # exp overflows to inf on purpose: run under errstate
+
+    def grad(op, dh, unused_dsaved):
+        x, h_prev, w, b = op.inputs
+        return list(execute("GRUResetAfterCellGrad", x, h_prev, w, b, op.outputs[1], dh))
+
+
+@primitive("GRUResetAfterCellGrad", dtypes=_DTYPES, num_outputs=4)
+class GRUResetAfterCellGrad:
+    """(dx, dh_prev, dw, db) of GRUResetAfterCell from dh and its `saved` activations."""
+
+    def infer(x, h_prev, w, b, saved, dh):
+        name = "GRUResetAfterCellGrad"
+        batch, units = _gru_dims(name, x, h_prev, w, b)
+        s_rows, s_cols = _dims(name, "saved", saved)
+        dh_rows, dh_cols = _dims(name, "dh", dh)
+        shapes = f"shapes saved {saved.shape}, dh {dh.shape}"
+        batch = _merge(name, f"the batch sizes of the cell and its gradient ({shapes})", batch,
+                       s_rows, dh_rows)
+        units = _merge(name, f"the units of the cell and its gradient ({shapes})", units,
+                       dh_cols)
+        if s_cols is not None and units is not None and s_cols != 4 * units:
+            raise errors.InvalidArgumentError(
+                f"{name}: saved must have 4 * units columns, got {shapes} and units {units}")
+        wide = Spec((batch, _times(3, units)), x.dtype)
+        return (wide, Spec((batch, units), x.dtype), Spec((units, _times(3, units)), x.dtype),
+                Spec((_times(3, units),), x.dtype))
+
+    def kernel(xp, x, h_prev, w, b, saved, dh):
+        units = h_prev.shape[1]
+        z, r, hh, inner_h = (saved[:, k * units:(k + 1) * units] for k in range(4))
+        dx = xp.empty((saved.shape[0], 3 * units), saved.dtype)
+        dz, dr, da_h = (dx[:, k * units:(k + 1) * units] for k in range(3))
+        xp.subtract(h_prev, hh, out=dz)
+        dz *= dh
+        dz *= z * (1 - z)
+        xp.subtract(1, z, out=da_h)
+        da_h *= dh
+        da_h *= 1 - xp.square(hh)
+        xp.multiply(da_h, inner_h, out=dr)
+        dr *= r * (1 - r)
+        dinner = dx.copy()
+        xp.multiply(da_h, r, out=dinner[:, 2 * units:])
+        dh_prev = xp.matmul(dinner, w.T)
+        dh_prev += dh * z
+        return dx, dh_prev, xp.matmul(h_prev.T, dinner), dinner.sum(axis=0)
+
+    def grad(op, ddx, ddh_prev, ddw, ddb):
+        return _recomputed_grad_grad(gru_cell_unfused, op, 4, [ddx, ddh_prev, ddw, ddb])
+
+
+def gru_cell_unfused(x, h_prev, w, b):
+    """One Keras GRU step (reset_after=True) in separate ndflow ops: the fused op's reference."""
+    inner = math_ops.add(linalg_ops.matmul(h_prev, w), b)
+    x_z, x_r, x_h = manip.split(x, 3, axis=-1)
+    rec_z, rec_r, rec_h = manip.split(inner, 3, axis=-1)
+    z = math_ops.sigmoid(math_ops.add(x_z, rec_z))
+    r = math_ops.sigmoid(math_ops.add(x_r, rec_r))
+    hh = math_ops.tanh(math_ops.add(x_h, math_ops.multiply(r, rec_h)))
+    return math_ops.add(math_ops.multiply(z, h_prev),
+                        math_ops.multiply(math_ops.subtract(1, z), hh))
+
+
+def gru_reset_after_cell(x, h_prev, w, b, name=None):
+    """h of one Keras GRU step (reset_after=True), fused: `x` is the projected input with the
+    input bias added, `w` the recurrent kernel (units, 3 * units), `b` the recurrent bias."""
+    return execute("GRUResetAfterCell", x, h_prev, w, b, name=name)[0]
 
 
 def lstm_block_cell(x, h_prev, c_prev, w, name=None):

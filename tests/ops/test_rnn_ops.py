@@ -153,7 +153,7 @@ def test_grad_op_over_a_sequence_matches_unfused():
     (((2, 12), (2, 2), (2, 2), (2, 8)), "4 * units"),
     (((2, 8, 1), (2, 2), (2, 2), (2, 8)), "x must be a matrix"),
 ], ids=["w_columns", "c_units", "h_batch", "x_columns", "x_rank"])
-def test_bad_shapes_raise_with_op_name_and_shapes(shapes, message):
+def test_lstm_bad_shapes_raise_with_op_name_and_shapes(shapes, message):
     args = [np.zeros(s, np.float32) for s in shapes]
     with pytest.raises(tf.errors.InvalidArgumentError, match="LSTMBlockCell") as info:
         rnn_ops.lstm_block_cell(*args)
@@ -190,28 +190,30 @@ def test_grad_op_rejects_bad_gates_shape():
 
 # --- the Keras LSTM layer --------------------------------------------------------------------
 
-def _count_fused(monkeypatch):
+def _count_fused(monkeypatch, name="lstm_block_cell"):
     calls = []
-    original = rnn_ops.lstm_block_cell
+    original = getattr(rnn_ops, name)
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(rnn_ops, "lstm_block_cell", counting)
+    monkeypatch.setattr(rnn_ops, name, counting)
     return calls
 
 
-def _train_lstm(fused, monkeypatch, layer_kwargs, steps=3, mask=False):
-    monkeypatch.setattr(rnn_cells.LSTMCell, "fused_step", fused)
-    calls = _count_fused(monkeypatch)
+def _train_lstm(fused, monkeypatch, layer_kwargs, steps=3, mask=False, layer="LSTM"):
+    cell, op = {"LSTM": ("LSTMCell", "lstm_block_cell"),
+                "GRU": ("GRUCell", "gru_reset_after_cell")}[layer]
+    monkeypatch.setattr(getattr(rnn_cells, cell), "fused_step", fused)
+    calls = _count_fused(monkeypatch, op)
     rng = np.random.default_rng(0)
     inputs = rng.normal(size=(8, 6, 3)).astype("float32")
     if mask:
         inputs[:, 4:] = 0.0
     targets = rng.normal(size=(8, 1)).astype("float32")
     layers = [tf.keras.Input((6, 3))] + ([tf.keras.layers.Masking()] if mask else [])
-    lstm = tf.keras.layers.LSTM(4, **layer_kwargs)
+    lstm = getattr(tf.keras.layers, layer)(4, **layer_kwargs)
     model = tf.keras.Sequential(layers + [lstm, tf.keras.layers.Dense(1)])
     init = np.random.default_rng(1)
     model.set_weights([init.normal(size=v.shape).astype("float32") * 0.5
@@ -266,3 +268,109 @@ def test_keras_lstm_fused_with_unknown_length_while_loop(monkeypatch):
     fused = run(sequences).numpy()
     monkeypatch.setattr(rnn_cells.LSTMCell, "fused_step", False)
     assert_close(fused, layer(sequences).numpy(), tf.float32)
+
+
+# --- GRU (reset_after=True) ------------------------------------------------------------------
+
+def _gru_args(batch, units, dtype="float64", seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.normal(size=(batch, 3 * units)), rng.normal(size=(batch, units)),
+              rng.normal(size=(units, 3 * units)), rng.normal(size=(3 * units,))]
+    return [a.astype(dtype) for a in arrays]
+
+
+def _numpy_gru(x, h, w, b):
+    units = h.shape[1]
+    inner = h @ w + b
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))
+    z = sigmoid(x[:, :units] + inner[:, :units])
+    r = sigmoid(x[:, units:2 * units] + inner[:, units:2 * units])
+    hh = np.tanh(x[:, 2 * units:] + r * inner[:, 2 * units:])
+    return z * h + (1 - z) * hh
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"b{s[0]}u{s[1]}")
+def test_fused_gru_matches_unfused_eager_and_traced(shape, dtype):
+    args = [tf.constant(a) for a in _gru_args(*shape, dtype=dtype)]
+    expected = rnn_ops.gru_cell_unfused(*args)
+    eager = rnn_ops.gru_reset_after_cell(*args)
+    traced = tf.function(rnn_ops.gru_reset_after_cell)(*args)
+    assert eager.dtype == tf.as_dtype(dtype) and eager.shape == expected.shape
+    assert_close(eager.numpy(), expected.numpy(), eager.dtype)
+    assert_close(traced.numpy(), expected.numpy(), traced.dtype)
+    reference = _numpy_gru(*[a.numpy().astype(np.float64) for a in args])
+    assert_close(eager.numpy(), reference, eager.dtype)
+
+
+def test_fused_gru_saturates_without_nan():
+    x, h, w, b = _gru_args(2, 2, dtype="float32")
+    x[0] = -1e4
+    x[1] = 1e4
+    fused = rnn_ops.gru_reset_after_cell(x, h, w, b).numpy()
+    assert np.isfinite(fused).all()
+    assert_close(fused, rnn_ops.gru_cell_unfused(x, h, w, b).numpy(), tf.float32)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 2)], ids=lambda s: f"b{s[0]}u{s[1]}")
+def test_fused_gru_gradient_second_order(shape):
+    check_grad(rnn_ops.gru_reset_after_cell, *_gru_args(*shape), order=2)
+
+
+def test_fused_gru_gradient_matches_unfused_traced():
+    args = [tf.constant(a) for a in _gru_args(4, 3, dtype="float32", seed=2)]
+
+    def grads(cell, *values):
+        with tf.GradientTape() as tape:
+            tape.watch(list(values))
+            total = tf.reduce_sum(cell(*values) * tf.range(3, dtype=tf.float32))
+        return tape.gradient(total, list(values))
+
+    expected = grads(rnn_ops.gru_cell_unfused, *args)
+    actual = tf.function(lambda *a: grads(rnn_ops.gru_reset_after_cell, *a))(*args)
+    for got, want in zip(actual, expected):
+        assert_close(got.numpy(), want.numpy(), tf.float32)
+
+
+@pytest.mark.parametrize("shapes, message", [
+    (((2, 6), (2, 2), (2, 5), (6,)), "3 * units columns"),
+    (((2, 6), (2, 2), (3, 6), (6,)), "units"),
+    (((3, 6), (2, 2), (2, 6), (6,)), "batch sizes"),
+    (((2, 6), (2, 2), (2, 6), (2, 3)), "b must be a vector"),
+], ids=["w_columns", "w_rows", "h_batch", "b_rank"])
+def test_gru_bad_shapes_raise_with_op_name_and_shapes(shapes, message):
+    args = [np.zeros(s, np.float32) for s in shapes]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="GRUResetAfterCell") as info:
+        rnn_ops.gru_reset_after_cell(*args)
+    assert message in str(info.value)
+
+
+def test_gru_grad_op_rejects_bad_saved_shape():
+    x, h, w, b = _gru_args(2, 2)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"GRUResetAfterCellGrad: saved must have 4 \* units columns"):
+        execute("GRUResetAfterCellGrad", x, h, w, b, np.zeros((2, 7)), h)
+
+
+@pytest.mark.parametrize("layer_kwargs, mask", [
+    ({}, False),
+    ({"go_backwards": True}, True),
+], ids=["default", "go_backwards_masked"])
+def test_keras_gru_fused_and_unfused_train_alike(monkeypatch, layer_kwargs, mask):
+    fused = _train_lstm(True, monkeypatch, layer_kwargs, mask=mask, layer="GRU")
+    unfused = _train_lstm(False, monkeypatch, layer_kwargs, mask=mask, layer="GRU")
+    assert fused[3] > 0 and unfused[3] == 0
+    assert_close(fused[0], unfused[0], rtol=1e-6, atol=1e-6)
+    for got, want in zip(fused[1], unfused[1]):
+        assert_close(got, want, rtol=1e-5, atol=1e-6)
+    assert_close(fused[2], unfused[2], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("layer_kwargs", [
+    {"reset_after": False},
+    {"use_bias": False},
+    {"activation": "relu"},
+], ids=["reset_before", "no_bias", "relu"])
+def test_keras_gru_keeps_unfused_step_when_fusion_does_not_apply(monkeypatch, layer_kwargs):
+    *_, calls = _train_lstm(True, monkeypatch, layer_kwargs, steps=1, layer="GRU")
+    assert calls == 0

@@ -253,9 +253,15 @@ class LSTMCell(_GatedCell):
 
 class GRUCell(_GatedCell):
     """Gated recurrent unit step; `reset_after=True` (default) applies the reset gate after
-    the recurrent matmul and keeps a separate recurrent bias: bias shape (2, 3 * units)."""
+    the recurrent matmul and keeps a separate recurrent bias: bias shape (2, 3 * units).
+
+    With reset_after, a bias, the default activations and no recurrent dropout, a step is one
+    fused op (`GRUResetAfterCell`, ops/rnn_ops.py, issue #8).
+    """
 
     _GATES = 3
+    # Class switch for tests comparing the fused step with the op-by-op one.
+    fused_step = True
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -278,8 +284,20 @@ class GRUCell(_GatedCell):
             return self.bias
         return self.bias[0]
 
+    def _fuses(self, h_tm1, training):
+        return (self.fused_step and self.reset_after and self.bias is not None
+                and self.activation is activations.tanh
+                and self.recurrent_activation is activations.sigmoid
+                and h_tm1.dtype.name in ("float32", "float64")
+                and not (training and 0 < self.recurrent_dropout < 1))
+
     def step(self, projected, states, training=None):
         h_tm1 = states[0]
+        if self._fuses(h_tm1, training):
+            h = rnn_ops.gru_reset_after_cell(projected, h_tm1,
+                                             _cast_like(self.recurrent_kernel, h_tm1),
+                                             _cast_like(self.bias[1], h_tm1))
+            return h, [h]
         h_in = self._recurrent_input(h_tm1, training)
         units = self.units
         kernel = _cast_like(self.recurrent_kernel, h_in)
