@@ -11,10 +11,9 @@ import numpy as np
 
 import ndflow as tf
 from ndflow import keras
-from ndflow.keras import layers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from seed_cnn import load_mnist  # noqa: E402 - same data loading as the basic example
+from seed_cnn import build_model, load_mnist  # noqa: E402 - the basic example's model and data
 
 
 def main(epochs=2, batch_size=64):
@@ -24,16 +23,7 @@ def main(epochs=2, batch_size=64):
     y_train = keras.utils.to_categorical(y_train, 10)
     y_test = keras.utils.to_categorical(y_test, 10)
 
-    model = keras.Sequential([
-        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dropout(0.2),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = build_model()
     loss_fn = keras.losses.CategoricalCrossentropy()
     optimizer = keras.optimizers.Adam()
     train_accuracy = keras.metrics.CategoricalAccuracy()

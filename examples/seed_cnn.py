@@ -33,14 +33,9 @@ def load_mnist():
     return ((images[:split], labels[:split]), (images[split:], labels[split:])), "digits"
 
 
-def main(epochs=5):
-    ((x_train, y_train), (x_test, y_test)), source = load_mnist()
-    x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255.0
-    x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255.0
-    y_train = keras.utils.to_categorical(y_train, 10)
-    y_test = keras.utils.to_categorical(y_test, 10)
-
-    model = keras.Sequential([
+def build_model():
+    """The seed's CNN."""
+    return keras.Sequential([
         layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
         layers.MaxPooling2D((2, 2)),
         layers.Conv2D(64, (3, 3), activation="relu"),
@@ -50,6 +45,16 @@ def main(epochs=5):
         layers.Dropout(0.2),
         layers.Dense(10, activation="softmax"),
     ])
+
+
+def main(epochs=5):
+    ((x_train, y_train), (x_test, y_test)), source = load_mnist()
+    x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255.0
+    x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255.0
+    y_train = keras.utils.to_categorical(y_train, 10)
+    y_test = keras.utils.to_categorical(y_test, 10)
+
+    model = build_model()
     model.summary()
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x_train, y_train, epochs=epochs, batch_size=64, validation_split=0.1)

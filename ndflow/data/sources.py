@@ -10,10 +10,8 @@ from ndflow.framework.tensor_spec import TensorSpec
 
 
 class RandomAccess:
-    """Mixin of datasets whose elements can be read by index: `_size`, `_gather(indices)`."""
-
-    def _gather(self, indices):
-        raise NotImplementedError  # pragma: no cover - abstract
+    """Mixin of datasets whose elements can be read by index: subclasses define `_size` and
+    `_gather(indices)`."""
 
     def _batches(self, batch_size, drop_remainder):
         size = self._size
