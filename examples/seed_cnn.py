@@ -12,7 +12,6 @@ import sys
 
 import numpy as np
 
-import ndflow as tf
 from ndflow import keras
 from ndflow.keras import layers
 
