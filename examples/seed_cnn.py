@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 
+import ndflow as tf  # noqa: F401 - the seed's import, kept as the seed has it
 from ndflow import keras
 from ndflow.keras import layers
 
