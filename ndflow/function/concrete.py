@@ -25,6 +25,8 @@ class ConcreteFunction:
         self._tensor_outputs = [v for v in flat_outputs if isinstance(v, Tensor)]
         graph.outputs = self._tensor_outputs
         self._fuse = fuse
+        self._single_output = (isinstance(structured_outputs, Tensor)
+                               and len(self._tensor_outputs) == 1)
         self._structure_key = None
         self._plan = None
 
@@ -78,6 +80,13 @@ class ConcreteFunction:
     def _call_flat(self, tensors):
         plan = self._plan or self._compile()
         arrays = plan.run([t._value for t in tensors])
+        if self._single_output:
+            array = arrays[0]
+            tensor = _new(EagerTensor)
+            tensor._value = array
+            tensor._dtype = _FROM_NUMPY.get(getattr(array, "dtype", None)) or \
+                self._flat_outputs[0].dtype
+            return tensor
         results = iter(arrays)
         flat = []
         for value in self._flat_outputs:

@@ -126,6 +126,8 @@ class Plan:
             out = op.outputs[0] if step.single else None
             if ufunc is None or out is None or not out.shape.is_fully_defined():
                 continue
+            if out.shape.num_elements() < _IN_PLACE_MIN:
+                continue  # allocating a small array costs less than the in-place bookkeeping
             for position, (tensor, s) in enumerate(zip(op.inputs, step.inputs)):
                 producer = tensor.op
                 if (self._last_use.get(s) == index and s not in self._keep
@@ -173,11 +175,13 @@ def _located(op, message):
             f"{op.where()}")
 
 
+_IN_PLACE_MIN = 4096  # elements
+
+
 def _in_place(ufunc, position):
+    function = getattr(_XP, ufunc)
+
     def kernel(xp, *arrays):
-        target = arrays[position]
-        if type(target) is not xp.ndarray:  # a NumPy scalar from a 0-d result: no buffer
-            return getattr(xp, ufunc)(*arrays)
-        return getattr(xp, ufunc)(*arrays, out=target)
+        return function(*arrays, out=arrays[position])
 
     return kernel

@@ -29,6 +29,10 @@ def _is_variable(value):
 
 def _encode(value, tensors, relaxed):
     """A hashable key for one argument; tensors found are appended to `tensors`."""
+    if type(value) is EagerTensor:  # the common case, without building a TensorShape
+        tensors.append(value)
+        shape = value._value.shape
+        return ("T", value._dtype.name, (len(shape),) if relaxed is not None else shape)
     if isinstance(value, (Tensor, np.ndarray)):
         if not isinstance(value, Tensor):
             value = convert_to_tensor(value)

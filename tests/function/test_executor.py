@@ -11,10 +11,13 @@ def _concrete(fn, *specs):
 
 
 def test_dead_elementwise_buffers_are_reused_in_place():
-    concrete = _concrete(lambda x: tf.exp(x * 2.0) + 1.0, tf.TensorSpec([4], tf.float32))
-    x = np.array([0.0, 1.0, -1.0, 0.5], np.float32)
+    concrete = _concrete(lambda x: tf.exp(x * 2.0) + 1.0, tf.TensorSpec([64, 128], tf.float32))
+    x = np.linspace(-1, 1, 64 * 128, dtype=np.float32).reshape(64, 128)
     result = concrete(tf.constant(x)).numpy()
     np.testing.assert_allclose(result, np.exp(x * 2) + 1, rtol=1e-6)
+    small = _concrete(lambda x: tf.exp(x * 2.0) + 1.0, tf.TensorSpec([4], tf.float32))
+    small(tf.constant([0.0, 1.0, 2.0, 3.0]))
+    assert all(not s.kernel.__qualname__.startswith("_in_place") for s in small._plan.steps)
     plan = concrete._plan
     in_place = [s for s in plan.steps if s.kernel.__name__ == "kernel" and
                 s.kernel.__qualname__.startswith("_in_place")]
