@@ -139,28 +139,43 @@ class Plan:
                     break
 
 
+    def _program(self):
+        """The steps as flat tuples (kernel, input slots, attrs or None, output slot or None,
+        output slots, slots to free): the run loop reads no attributes."""
+        program = []
+        for step, free in zip(self.steps, self.frees):
+            program.append((step.kernel, step.inputs, step.attrs or None,
+                            step.outputs[0] if step.single else None, step.outputs, free))
+        self._compiled = program
+        return program
+
     def run(self, arrays):
         """Runs the plan on input arrays; returns the output arrays."""
         values = list(self.initial)
         for s, array in zip(self.input_slots, arrays):
             values[s] = array
         xp = _XP
-        step = None
+        program = getattr(self, "_compiled", None) or self._program()
+        item = None
         # One errstate for the whole plan: kernels yield inf/nan silently, as TF's do.
         errstate = xp.errstate(all="ignore")
         errstate.__enter__()
         try:
-            for step, free in zip(self.steps, self.frees):
-                args = [values[s] for s in step.inputs]
-                result = step.kernel(xp, *args, **step.attrs)
-                if step.single:
-                    values[step.outputs[0]] = result
+            for item in program:
+                kernel, inputs, attrs, out, outs, free = item
+                if attrs is None:
+                    result = kernel(xp, *[values[s] for s in inputs])
                 else:
-                    for s, array in zip(step.outputs, result):
+                    result = kernel(xp, *[values[s] for s in inputs], **attrs)
+                if out is not None:
+                    values[out] = result
+                else:
+                    for s, array in zip(outs, result):
                         values[s] = array
                 for s in free:
                     values[s] = None
         except Exception as error:  # noqa: BLE001 - reported as TF does, with the op and line
+            step = self.steps[program.index(item)]
             args = [values[s] for s in step.inputs]
             reported = kernel_error(step.op.opdef, args, step.attrs, error)
             raise type(reported)(None, step.op, _located(step.op, reported.message)) from error
