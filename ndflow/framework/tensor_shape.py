@@ -82,7 +82,9 @@ class TensorShape:
     __slots__ = ("_dims",)
 
     def __init__(self, dims):
-        if dims is None:
+        if type(dims) is tuple and all(type(d) is int and d >= 0 for d in dims):
+            self._dims = dims  # a NumPy shape: the common case, no per-dimension conversion
+        elif dims is None:
             self._dims = None
         elif isinstance(dims, TensorShape):
             self._dims = dims._dims

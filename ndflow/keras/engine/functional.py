@@ -38,6 +38,16 @@ def _ordered_nodes(outputs):
     return ordered
 
 
+def _single_tensor_call(node):
+    """The node's single output KerasTensor when it was `layer(keras_tensor)` with no other
+    arguments; else None."""
+    if (len(node.call_args) == 1 and not node.call_kwargs
+            and isinstance(node.call_args[0], KerasTensor)
+            and isinstance(node.outputs, KerasTensor)):
+        return node.outputs
+    return None
+
+
 class Functional(Model):
     """A model defined by calling layers on `keras.Input` tensors."""
 
@@ -114,6 +124,13 @@ class Functional(Model):
             values[id(keras_input)] = value
         for node in self._nodes:
             if node.is_input:
+                continue
+            simple = _single_tensor_call(node)
+            if simple is not None:
+                # The usual node: one KerasTensor in, one out (no structure walks).
+                kwargs = ({"training": training} if training is not None
+                          and node.layer._call_has_training else {})
+                values[id(simple)] = node.layer(values[id(node.call_args[0])], **kwargs)
                 continue
 
             def fetch(item):

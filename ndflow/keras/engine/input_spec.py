@@ -45,7 +45,9 @@ def assert_input_compatibility(input_spec, inputs, layer_name, layer_type="Layer
     for index, (spec, value) in enumerate(zip(specs, flat)):
         if spec is None or value is None or not hasattr(value, "shape"):
             continue
-        shape = value.shape.as_list() if hasattr(value.shape, "as_list") else list(value.shape)
+        array = getattr(value, "_value", None)  # an eager tensor: its NumPy shape directly
+        shape = list(array.shape) if array is not None and hasattr(array, "shape") else (
+            value.shape.as_list() if hasattr(value.shape, "as_list") else list(value.shape))
         rank = len(shape)
         where = f"{layer_type} '{layer_name}'" + (f" input {index}" if len(specs) > 1 else "")
         if spec.ndim is not None and rank != spec.ndim:
