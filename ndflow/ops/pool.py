@@ -110,11 +110,26 @@ def first_argmax(xp, x, geo):
     return best, choice, padded.shape, taps
 
 
-def max_pool_grad_kernel(xp, x, dy, geo):
+def _first_max_taps(xp, x, y, geo):
+    """The tap number of each window's FIRST maximum, given the pooled maxima `y`: one
+    comparison per tap against the known maximum (later taps written first, so the earliest
+    matching tap wins), instead of recomputing the maximum."""
+    padded, taps = _taps(xp, x, geo, _lowest(xp, x.dtype))
+    y = conv_ops._to_last(xp, y, geo.channels_last)
+    choice = xp.zeros(y.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
+    for number in range(len(taps) - 1, -1, -1):
+        xp.putmask(choice, padded[taps[number][1]] == y, number)
+    return choice, padded.shape, taps
+
+
+def max_pool_grad_kernel(xp, x, dy, geo, y=None):
     """Routes each window's gradient to its first maximum (overlapping windows add up)."""
     if _empty(geo, x):
         return xp.zeros_like(x)
-    _, choice, padded_shape, taps = first_argmax(xp, x, geo)
+    if y is not None:
+        choice, padded_shape, taps = _first_max_taps(xp, x, y, geo)
+    else:
+        _, choice, padded_shape, taps = first_argmax(xp, x, geo)
     dy = conv_ops._to_last(xp, dy, geo.channels_last)
     dx = xp.zeros(padded_shape, dtype=dy.dtype)
     if all(s >= (k - 1) * d + 1 for s, k, d in zip(geo.strides, geo.window, geo.dilations)):
@@ -233,7 +248,7 @@ def _register_max(n, names, allowed, allow_explicit):
 
         def kernel(xp, x, y, dy, **attrs):
             geo = _geometry(grad_name, n, x.shape, attrs, allow_explicit)
-            return max_pool_grad_kernel(xp, x, dy, geo)
+            return max_pool_grad_kernel(xp, x, dy, geo, y)
 
         def grad(op, ddx):
             x, y, _ = op.inputs
