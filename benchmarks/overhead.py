@@ -92,5 +92,37 @@ def function_call(frameworks, quick):
     if torch is not None:
         tx, ty = torch.from_numpy(x_array), torch.from_numpy(y_array)
         calls["torch"] = lambda: _torch_ten_ops(torch, tx, ty)
+    large = {}
+    for name in TF_API:
+        tf = frameworks.get(name)
+        if tf is None:
+            continue
+
+        def build_large(tf):
+            ten = ten_ops(tf)
+
+            def body(x, y):  # 20 chained copies of the 10-op body: a 200-op graph
+                total = tf.zeros([])
+                for _ in range(20):
+                    total = total + ten(x, y)
+                    x = x * 0.5
+                return total
+
+            step = tf.function(body)
+            x, y = tf.constant(x_array), tf.constant(y_array)
+            return lambda: step(x, y)
+
+        large[name] = harness.try_build(build_large, tf)
+    if torch is not None:
+        def torch_large():
+            x, total = tx, 0.0
+            for _ in range(20):
+                total = total + _torch_ten_ops(torch, x, ty)
+                x = x * 0.5
+            return total
+
+        large["torch"] = torch_large
     return [Case("function_call", calls, MICRO, "us", False, Target("<=", 0.1),
+                 rounds=_rounds(quick)),
+            Case("function_call.200_ops", large, MICRO, "us", False, None,
                  rounds=_rounds(quick))]

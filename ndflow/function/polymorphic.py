@@ -69,6 +69,7 @@ class Function:
         self._reduce_retracing = reduce_retracing
         self._name = name or getattr(python_function, "__name__", "function")
         self._cache = {}
+        self._fast_cache = {}  # (dtype, shape) per eager-tensor argument -> traced function
         self._concretes = []
         self._tracing_count = 0
         self._created_variables = False
@@ -116,7 +117,21 @@ class Function:
             # Inside another trace the function is inlined; under a recording tape it runs
             # eagerly so the tape sees (and can differentiate) every op.
             return self._callable()(*args, **kwargs)
+        if not kwargs and self._input_signature is None:
+            # The common call: only eager tensors, keyed by dtypes and shapes alone.
+            key = []
+            for value in args:
+                if type(value) is not EagerTensor:
+                    break
+                key.append((value._dtype, value._value.shape))
+            else:
+                concrete = self._fast_cache.get(tuple(key))
+                if concrete is not None:
+                    return concrete._call_flat(args)
         concrete, tensors = self._lookup(args, kwargs)
+        if not kwargs and len(tensors) == len(args) and all(
+                type(value) is EagerTensor for value in args):
+            self._fast_cache[tuple((v._dtype, v._value.shape) for v in args)] = concrete
         return concrete._call_flat(tensors)
 
     def _callable(self):

@@ -131,8 +131,10 @@ def test_overhead_callables_run_on_ndflow():
     np.testing.assert_array_equal(np.asarray(add.runs["ndflow"]()), [[0, 2], [4, 6]])
     np.testing.assert_array_equal(np.asarray(matmul.runs["ndflow"]()),
                                   np.asarray(matmul.runs["numpy"]()))
-    (call,) = overhead.function_call(loaded, quick=True)
+    call, large = overhead.function_call(loaded, quick=True)
     assert np.isfinite(float(call.runs["ndflow"]()))
+    assert large.name == "function_call.200_ops"
+    assert np.isfinite(float(large.runs["ndflow"]()))
 
 
 def test_ten_ops_matches_numpy():
