@@ -204,12 +204,16 @@ def windows(xp, x, window, strides, dilations, out):
     return xp.lib.stride_tricks.as_strided(x, shape, strides_, writeable=False)
 
 
+@functools.lru_cache(maxsize=256)
 def tap_slices(window, strides, dilations, out):
-    """(tap, index) pairs: the slice of the padded input that each window tap reads."""
+    """(tap, index) pairs: the slice of the padded input that each window tap reads (cached:
+    the same geometry recurs every step)."""
+    pairs = []
     for tap in itertools.product(*(range(k) for k in window)):
         index = tuple(slice(t * d, t * d + s * (o - 1) + 1, s)
                       for t, d, s, o in zip(tap, dilations, strides, out))
-        yield tap, (slice(None), *index)
+        pairs.append((tap, (slice(None), *index)))
+    return tuple(pairs)
 
 
 def _im2col(xp, x, geo):
