@@ -241,12 +241,19 @@ def execute(op_type, *inputs, name=None, **attrs):
     # Fast path: every input an eager tensor of one allowed dtype. Anything else (Python values,
     # variables, mixed dtypes, symbolic tensors) goes through convert_inputs, which also raises.
     try:
-        if opdef.same_dtype is not True:
+        same = opdef.same_dtype
+        if same is True:
+            dtype = inputs[0]._dtype
+            for tensor in inputs:
+                if tensor._dtype is not dtype:
+                    raise _Slow
+        elif same is False or same == ():
+            dtype = inputs[0]._dtype  # only the first input's dtype is constrained
+            for tensor in inputs:
+                if type(tensor) is not EagerTensor:
+                    raise _Slow
+        else:
             raise _Slow
-        dtype = inputs[0]._dtype
-        for tensor in inputs:
-            if tensor._dtype is not dtype:
-                raise _Slow
         if dtype._name not in opdef.dtype_names:
             raise _Slow
         arrays = [tensor._value for tensor in inputs]
