@@ -49,7 +49,8 @@ class OpDef:
     attribute T (checked and used to convert Python values); `dtypes` is T's allowed set."""
 
     __slots__ = ("name", "kernel", "infer", "grad", "dtypes", "same_dtype", "num_outputs",
-                 "stateful", "input_dtypes", "dtype_names", "ufunc", "quiet", "side_effects")
+                 "stateful", "input_dtypes", "dtype_names", "ufunc", "quiet", "side_effects",
+                 "kernel_into", "fresh_output")
 
     def __init__(self, name, kernel, infer=None, grad=None, dtypes=None, same_dtype=True,
                  num_outputs=1, stateful=False, input_dtypes=None, ufunc=None,
@@ -71,6 +72,11 @@ class OpDef:
         # Stateful ops keep program order; those with side effects also always run (a variable
         # read is stateful but may be dropped when nothing uses its value).
         self.side_effects = stateful if side_effects is None else side_effects
+        # Optional in-place variant kernel_into(xp, *arrays, **attrs) that writes its result into
+        # its first input (the executor uses it when that buffer is dead), and whether the
+        # kernel always returns freshly allocated memory that aliases no input.
+        self.kernel_into = None
+        self.fresh_output = ufunc is not None
         # Names, not DType objects: a str set lookup is 4x faster than DType.__hash__.
         self.dtype_names = frozenset(d.name for d in (dtypes or _ALL_DTYPES))
 
@@ -108,9 +114,11 @@ def primitive(name, *, dtypes=None, same_dtype=True, num_outputs=1, stateful=Fal
     """
 
     def wrap(cls):
-        register(OpDef(name, cls.kernel, getattr(cls, "infer", None), getattr(cls, "grad", None),
-                       dtypes, same_dtype, num_outputs, stateful, input_dtypes,
-                       side_effects=side_effects))
+        opdef = register(OpDef(name, cls.kernel, getattr(cls, "infer", None),
+                               getattr(cls, "grad", None), dtypes, same_dtype, num_outputs,
+                               stateful, input_dtypes, side_effects=side_effects))
+        opdef.kernel_into = getattr(cls, "kernel_into", None)
+        opdef.fresh_output = opdef.fresh_output or getattr(cls, "fresh_output", False)
         return cls
 
     return wrap

@@ -123,19 +123,22 @@ class Plan:
         for index, step in enumerate(self.steps):
             op = step.op
             ufunc = op.opdef.ufunc
+            into = op.opdef.kernel_into
             out = op.outputs[0] if step.single else None
-            if ufunc is None or out is None or not out.shape.is_fully_defined():
+            if (ufunc is None and into is None) or out is None \
+                    or not out.shape.is_fully_defined():
                 continue
             if out.shape.num_elements() < _IN_PLACE_MIN:
                 continue  # allocating a small array costs less than the in-place bookkeeping
-            for position, (tensor, s) in enumerate(zip(op.inputs, step.inputs)):
+            positions = range(len(op.inputs)) if ufunc is not None else (0,)
+            for position in positions:
+                tensor, s = op.inputs[position], step.inputs[position]
                 producer = tensor.op
                 if (self._last_use.get(s) == index and s not in self._keep
                         and s not in self._fed and readers.get(id(tensor)) == 1
-                        and (producer.opdef.ufunc is not None
-                             or producer.type == "FusedElementwise")
+                        and (producer.opdef.fresh_output or producer.type == "FusedElementwise")
                         and tensor.dtype is out.dtype and tensor.shape == out.shape):
-                    step.kernel = _in_place(ufunc, position)
+                    step.kernel = _in_place(ufunc, position) if ufunc is not None else into
                     break
 
 

@@ -393,6 +393,8 @@ def _register_family(n, names, forward_dtypes, filter_dtypes, depthwise=False):
 
     @primitive(forward, dtypes=forward_dtypes)
     class Forward:
+        fresh_output = True  # a new GEMM result: the executor may add bias/relu into it
+
         def infer(x, w, **attrs):
             geo = geometry(forward, x.shape, w.shape, attrs)
             batch = None if x.shape is None else x.shape[0]

@@ -52,6 +52,8 @@ def _adjoint_array(xp, x):
 
 @primitive("MatMul", dtypes=MATMUL_DTYPES)
 class MatMul:
+    fresh_output = True
+
     def infer(a, b, transpose_a, transpose_b):
         if a.rank not in (None, 2) or b.rank not in (None, 2):
             raise errors.InvalidArgumentError(

@@ -64,8 +64,13 @@ def _elementwise_infer(x, **attrs):
 class Relu:
     infer = _elementwise_infer
 
+    fresh_output = True
+
     def kernel(xp, x):
         return xp.maximum(x, _zero(xp, x))  # NaN stays NaN, as TF
+
+    def kernel_into(xp, x):
+        return xp.maximum(x, _zero(xp, x), out=x)
 
     def grad(op, dy):
         return [execute("ReluGrad", dy, op.inputs[0])]
@@ -684,10 +689,17 @@ class BiasAdd:
                     f"input tensor: {list(bias.shape)} vs. {list(value.shape)}")
         return Spec(value.shape, value.dtype)
 
+    fresh_output = True
+
     def kernel(xp, value, bias, data_format="NHWC"):
         if _channels_first(data_format):
             bias = bias.reshape(_bias_shape(value.ndim, True))
         return value + bias
+
+    def kernel_into(xp, value, bias, data_format="NHWC"):
+        if _channels_first(data_format):
+            bias = bias.reshape(_bias_shape(value.ndim, True))
+        return xp.add(value, bias, out=value)
 
     def grad(op, dy):
         data_format = op.get_attr("data_format")

@@ -61,3 +61,18 @@ def test_plan_runs_only_what_fetches_need_when_not_keeping_state():
     plan = Plan(graph, [x], [needed], keep_stateful=False)
     assert [s.op.type for s in plan.steps] == ["AddV2"]
     assert plan.run([np.array([1.0, 2.0], np.float32)])[0].tolist() == [2.0, 3.0]
+
+
+def test_bias_add_and_relu_write_into_a_fresh_matmul_result():
+    kernel = np.linspace(-1, 1, 32 * 256, dtype=np.float32).reshape(32, 256)
+    bias = np.linspace(-0.5, 0.5, 256, dtype=np.float32)
+
+    def fn(x):
+        return tf.nn.relu(tf.nn.bias_add(tf.matmul(x, tf.constant(kernel)), tf.constant(bias)))
+
+    concrete = _concrete(fn, tf.TensorSpec([64, 32], tf.float32))
+    x = np.linspace(-2, 2, 64 * 32, dtype=np.float32).reshape(64, 32)
+    np.testing.assert_allclose(concrete(tf.constant(x)).numpy(),
+                               np.maximum(x @ kernel + bias, 0), rtol=1e-5, atol=1e-6)
+    into = [s.op.type for s in concrete._plan.steps if s.kernel.__name__ == "kernel_into"]
+    assert into == ["BiasAdd", "Relu"]
