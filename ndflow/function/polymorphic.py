@@ -16,7 +16,6 @@ from ndflow.framework import context
 from ndflow.framework.graph import SymbolicTensor, placeholder
 from ndflow.framework.tensor import EagerTensor, IndexedSlices, Tensor, convert_to_tensor
 from ndflow.framework.tensor_spec import TensorSpec
-from ndflow.function.executor import Plan
 from ndflow.function.func_graph import FuncGraph
 from ndflow.util import nest
 

@@ -328,7 +328,7 @@ class MaxPoolWithArgmax:
             return xp.zeros(shape, x.dtype), xp.zeros(shape, Targmax.as_numpy_dtype)
         best, choice, _, _ = first_argmax(xp, x, geo)
         batch, height, width, channels = x.shape
-        (kh, kw), (sh, sw) = geo.window, geo.strides
+        (_, kw), (sh, sw) = geo.window, geo.strides
         rows = (xp.arange(geo.out[0]) * sh - geo.pads[0][0])[:, None, None]
         cols = (xp.arange(geo.out[1]) * sw - geo.pads[1][0])[None, :, None]
         flat = ((rows + choice // kw) * width + cols + choice % kw) * channels

@@ -102,7 +102,6 @@ class MetricsContainer:
         return [metric for _, metric, _ in (self._metrics or [])]
 
     def build(self, y_true, y_pred):
-        from ndflow.keras import metrics as metrics_module  # noqa: PLC0415
 
         y_true_list = _as_list(y_true, self._output_names)
         y_pred_list = _as_list(y_pred, self._output_names)
