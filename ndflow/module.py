@@ -4,6 +4,7 @@ import functools
 import re
 
 from ndflow.framework import context
+from ndflow.framework.tensor import is_variable as _is_variable
 from ndflow.util import nest
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # TF: a valid Python identifier
@@ -97,9 +98,6 @@ class Module:
     def __repr__(self):
         return f"<{type(self).__module__}.{type(self).__name__} object named '{self._name}'>"
 
-
-def _is_variable(value):
-    return getattr(value, "_is_ndflow_variable", False)
 
 
 def _walk(module, predicate, recursive, seen, stack):

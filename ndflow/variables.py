@@ -233,7 +233,7 @@ class Variable:
 
     @property
     def ndim(self):
-        return self._array.ndim
+        return self.shape.rank  # also for an uninitialized TF1 graph variable
 
     @property
     def name(self):

@@ -13,6 +13,7 @@ import inspect
 from ndflow.framework import context
 from ndflow.framework.op_registry import record_custom
 from ndflow.framework.tensor import Tensor, convert_to_tensor
+from ndflow.framework.tensor import is_variable as _is_variable
 from ndflow.ops import array as array_ops
 from ndflow.util import nest
 
@@ -60,9 +61,6 @@ def _accepts_variables(func):
     return any(p.name == "variables" or p.kind is inspect.Parameter.VAR_KEYWORD
                for p in parameters)
 
-
-def _is_variable(value):
-    return getattr(value, "_is_ndflow_variable", False)
 
 
 def _call_with_custom_gradient(f, args, kwargs):

@@ -9,12 +9,9 @@ from ndflow.autodiff.tape import UnconnectedGradients, _aggregate, _call_grad
 from ndflow.framework import context
 from ndflow.framework.graph import SymbolicTensor
 from ndflow.framework.tensor import convert_to_tensor
+from ndflow.framework.tensor import is_variable as _is_variable
 from ndflow.ops import array as array_ops
 from ndflow.util import nest
-
-
-def _is_variable(value):
-    return getattr(value, "_is_ndflow_variable", False)
 
 
 def _variable_reads(graph, variable):

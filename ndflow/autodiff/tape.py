@@ -11,6 +11,7 @@ import enum
 from ndflow.framework import context
 from ndflow.framework.op_registry import EagerOp
 from ndflow.framework.tensor import IndexedSlices, Tensor, convert_to_tensor
+from ndflow.framework.tensor import is_variable as _is_variable
 from ndflow.ops import array as array_ops
 from ndflow.ops import math as math_ops
 from ndflow.util import nest
@@ -22,9 +23,6 @@ class UnconnectedGradients(enum.Enum):
     NONE = "none"
     ZERO = "zero"
 
-
-def _is_variable(value):
-    return getattr(value, "_is_ndflow_variable", False)
 
 
 def _differentiable(dtype):

@@ -444,6 +444,11 @@ def _pack_symbolic(value, dtype):
     return op_registry.execute("Pack", *converted, axis=0)
 
 
+def is_variable(value):
+    """True for tf.Variable (duck-typed: the framework sits below variables.py)."""
+    return getattr(value, "_is_ndflow_variable", False)
+
+
 def is_tensor(value):
     """True for tf.Tensor, tf.Variable and other tensor-like objects (`tf.is_tensor`)."""
     return isinstance(value, Tensor) or hasattr(type(value), "__tf_tensor__")

@@ -15,15 +15,13 @@ import numpy as np
 from ndflow.framework import context
 from ndflow.framework.graph import SymbolicTensor, placeholder
 from ndflow.framework.tensor import EagerTensor, IndexedSlices, Tensor, convert_to_tensor
+from ndflow.framework.tensor import is_variable as _is_variable
 from ndflow.framework.tensor_spec import TensorSpec
 from ndflow.function.func_graph import FuncGraph
 from ndflow.util import nest
 
 _EMPTY = object()
 
-
-def _is_variable(value):
-    return getattr(value, "_is_ndflow_variable", False)
 
 
 def _encode(value, tensors, relaxed):

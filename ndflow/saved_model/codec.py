@@ -20,6 +20,7 @@ import numpy as np
 from ndflow.framework import dtypes, errors, op_registry
 from ndflow.framework.op_registry import Spec
 from ndflow.framework.tensor import Tensor
+from ndflow.framework.tensor import is_variable as _is_variable
 from ndflow.framework.tensor_shape import TensorShape
 from ndflow.util import nest
 
@@ -27,9 +28,6 @@ from ndflow.util import nest
 class FormatError(ValueError):
     """A SavedModel file is malformed or refers to something ndflow does not have."""
 
-
-def _is_variable(value):
-    return getattr(value, "_is_ndflow_variable", False)
 
 
 def _shape_json(shape):

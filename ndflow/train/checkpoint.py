@@ -27,6 +27,7 @@ import zlib
 import numpy as np
 
 from ndflow.framework import context, dtypes, errors
+from ndflow.framework.tensor import is_variable as _is_variable
 from ndflow.module import Module
 from ndflow.variables import Variable
 
@@ -49,9 +50,6 @@ def _loaded_class(module_name, class_name):
     module = sys.modules.get(module_name)
     return getattr(module, class_name, None) if module is not None else None
 
-
-def _is_variable(value):
-    return getattr(value, "_is_ndflow_variable", False)
 
 
 def _is_trackable(value):
