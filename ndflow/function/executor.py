@@ -10,6 +10,7 @@ or dispatch per node.
 from ndflow.framework import errors
 from ndflow.framework.device import array_namespace
 from ndflow.framework.graph import Operation, SymbolicTensor
+from ndflow.framework.memory import keep_freed_memory
 from ndflow.framework.op_registry import kernel_error
 
 _XP = array_namespace()
@@ -53,6 +54,7 @@ class Plan:
     """A graph compiled for one set of fed inputs and fetched outputs."""
 
     def __init__(self, graph, inputs, outputs, keep_stateful=True, targets=()):
+        keep_freed_memory()  # steady-state steps reuse freed blocks instead of new pages
         self.graph = graph
         self.inputs = list(inputs)
         self.outputs = list(outputs)

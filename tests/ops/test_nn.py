@@ -521,3 +521,15 @@ def test_losses_trace_with_unknown_dims():
                                rtol=1e-5)
     np.testing.assert_allclose(soft.numpy(), _np_softmax(logits, 1), rtol=1e-6)
     assert top.dtype == tf.bool
+
+
+def test_relu_grad_multiplies_by_the_mask_as_tf():
+    # TF computes gradients * (features > 0): a NaN or inf gradient where the feature is <= 0
+    # gives NaN (TF 2.21: ReluGrad([nan, inf, 1], [-1, -1, 0]) == [nan, nan, 0]).
+    dy = tf.constant([np.nan, np.inf, 1.0, 2.0, -3.0])
+    x = tf.constant([-1.0, -1.0, 0.0, 0.5, 4.0])
+    from ndflow.framework.op_registry import execute
+
+    out = execute("ReluGrad", dy, x).numpy()
+    np.testing.assert_array_equal(out, [np.nan, np.nan, 0.0, 2.0, -3.0])
+    assert out.dtype == np.float32

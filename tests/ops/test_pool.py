@@ -177,3 +177,34 @@ def test_against_live_tensorflow(fn, kwargs):
         results.append((out.numpy(), tape.gradient(out, xt, output_gradients=dy).numpy()))
     for expected, actual in zip(*results):
         np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape, window, stride, padding, data_format", [
+    ((3, 8, 6, 4), 2, 2, "VALID", "NHWC"),  # windows tile the input exactly
+    ((3, 11, 9, 5), 2, 2, "VALID", "NHWC"),  # a remainder row and column get no gradient
+    ((2, 7, 7, 3), 2, 2, "SAME", "NHWC"),  # padded windows
+    ((2, 3, 9, 8), 3, 3, "SAME", "NCHW"),
+    ((2, 6, 6, 3), 2, 3, "VALID", "NHWC"),  # stride larger than the window
+])
+def test_max_pool_grad_fast_path_matches_the_general_path(shape, window, stride, padding,
+                                                           data_format):
+    from ndflow.ops import pool
+
+    rng = np.random.default_rng(7)
+    # Few distinct values: most windows hold ties, which must go to the first maximum.
+    x = rng.integers(-2, 3, size=shape).astype(np.float32)
+    n = len(shape) - 2
+    last = data_format.endswith("C")
+    ksize = [1, window, window, 1] if last else [1, 1, window, window]
+    strides = [1, stride, stride, 1] if last else [1, 1, stride, stride]
+    attrs = dict(ksize=ksize, strides=strides, padding=padding, explicit_paddings=[],
+                 data_format=data_format, dilations=[1] * 4)
+    geo = pool._geometry("MaxPoolGrad", n, x.shape, attrs, True)
+    y = pool.max_pool_kernel(np, x, geo)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    fast = pool.max_pool_grad_kernel(np, x, dy, geo, y)
+    general = pool.max_pool_grad_kernel(np, x, dy, geo, None)
+    np.testing.assert_array_equal(fast, general)
+    assert fast.shape == x.shape
+    # each window's gradient lands on exactly one element
+    np.testing.assert_allclose(fast.sum(), dy.sum(), rtol=1e-5)
