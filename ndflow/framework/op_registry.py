@@ -12,7 +12,8 @@ raise the same message graph mode gives.
 
 from ndflow.framework import context, dtypes, errors
 from ndflow.framework.device import array_namespace
-from ndflow.framework.tensor import EagerTensor, Tensor, convert_to_tensor
+from ndflow.framework.tensor import (EagerTensor, Tensor, convert_to_tensor,
+                                     is_variable)
 
 _REGISTRY = {}
 _state = context.state
@@ -227,11 +228,44 @@ def _wrap(array):
         return EagerTensor(array, dtypes.from_numpy(array.dtype))
 
 
-class _Slow(Exception):
-    """Raised inside `execute`'s fast path to fall back to full input conversion."""
-
-
 _new = object.__new__
+
+
+def _fast_inputs(opdef, inputs):
+    """Whether `inputs` can go straight to the kernel: eager tensors whose shared dtype (or, for
+    ops without one, the first input's) is allowed."""
+    if not inputs:
+        return False
+    same = opdef.same_dtype
+    dtype = inputs[0]._dtype if type(inputs[0]) is EagerTensor else None
+    if same is True:
+        for tensor in inputs:
+            if type(tensor) is not EagerTensor or tensor._dtype is not dtype:
+                return False
+    elif same is False or same == ():
+        for tensor in inputs:  # only the first input's dtype is constrained
+            if type(tensor) is not EagerTensor:
+                return False
+    else:
+        return False
+    return dtype._name in opdef.dtype_names
+
+
+def _slow_inputs(opdef, inputs):
+    """Inputs off the fast path as tensors. Variables are read first, as conversion reads them,
+    so `matmul(x, layer.kernel)` needs no general conversion."""
+    tensors = []
+    eager = True
+    for value in inputs:
+        if type(value) is not EagerTensor:
+            if is_variable(value):
+                value = value.__tf_tensor__()
+            else:
+                eager = False
+        tensors.append(value)
+    if eager and _fast_inputs(opdef, tensors):
+        return tensors
+    return convert_inputs(opdef, tensors)
 
 
 def execute(op_type, *inputs, name=None, **attrs):
@@ -247,31 +281,15 @@ def execute(op_type, *inputs, name=None, **attrs):
     if state.graph is not None:
         return _graph_execute(opdef, inputs, attrs, name)
     # Fast path: every input an eager tensor of one allowed dtype. Anything else (Python values,
-    # variables, mixed dtypes, symbolic tensors) goes through convert_inputs, which also raises.
-    try:
-        same = opdef.same_dtype
-        if same is True:
-            dtype = inputs[0]._dtype
-            for tensor in inputs:
-                if tensor._dtype is not dtype:
-                    raise _Slow
-        elif same is False or same == ():
-            dtype = inputs[0]._dtype  # only the first input's dtype is constrained
-            for tensor in inputs:
-                if type(tensor) is not EagerTensor:
-                    raise _Slow
-        else:
-            raise _Slow
-        if dtype._name not in opdef.dtype_names:
-            raise _Slow
-        arrays = [tensor._value for tensor in inputs]
+    # variables, mixed dtypes, symbolic tensors) goes through _slow_inputs, which also raises.
+    if _fast_inputs(opdef, inputs):
         tensors = inputs
-    except (_Slow, AttributeError, IndexError):
-        tensors = convert_inputs(opdef, inputs)
+    else:
+        tensors = _slow_inputs(opdef, inputs)
         for tensor in tensors:
             if not isinstance(tensor, EagerTensor):
                 return _graph_execute(opdef, tensors, attrs, name)
-        arrays = [tensor._value for tensor in tensors]
+    arrays = [tensor._value for tensor in tensors]
     try:
         if opdef.quiet:
             with _XP.errstate(all="ignore"):

@@ -62,3 +62,18 @@ def test_symbolic_tensor_outside_graph_is_a_clear_error():
 
     with pytest.raises(TypeError, match="AddV2.*symbolic"):
         execute("AddV2", Symbolic(), tf.constant([1.0]))
+
+
+def test_variable_inputs_are_read_like_tensors():
+    x = tf.constant([[1.0, 2.0]])
+    kernel = tf.Variable([[3.0], [4.0]])
+    assert execute("MatMul", x, kernel, transpose_a=False, transpose_b=False).numpy() == 11.0
+    assert (kernel * 2.0).numpy().tolist() == [[6.0], [8.0]]  # with a Python value
+    with tf.GradientTape() as tape:
+        y = tf.matmul(x, kernel)
+    assert tape.gradient(y, kernel).numpy().tolist() == [[1.0], [2.0]]
+
+
+def test_variable_of_another_dtype_is_still_an_error():
+    with pytest.raises(tf.errors.InvalidArgumentError, match="MatMul: cannot mix dtypes"):
+        tf.matmul(tf.constant([[1.0]]), tf.Variable([[1]]))
