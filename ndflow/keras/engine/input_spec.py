@@ -2,7 +2,10 @@
 layer and the shapes."""
 
 from ndflow.framework import dtypes
+from ndflow.framework.tensor import EagerTensor
 from ndflow.util import nest
+
+_MAX_ACCEPTED = 64  # eager shapes remembered per spec (batch sizes vary; keep it bounded)
 
 
 class InputSpec:
@@ -21,6 +24,27 @@ class InputSpec:
         self.optional = optional
         self.allow_last_axis_squeeze = allow_last_axis_squeeze
 
+    # Eager shapes that passed the check, and the `axes` they passed with (see _remember).
+    _accepted = frozenset()
+    _accepted_axes = None
+
+    def __setattr__(self, name, value):
+        # Any change to the spec forgets the eager shapes it accepted before.
+        self.__dict__["_accepted"] = frozenset()
+        self.__dict__[name] = value
+
+    def _accepts_known(self, shape):
+        """Whether this eager shape already passed the check (and `axes` is unchanged)."""
+        return shape in self._accepted and self.axes == self._accepted_axes
+
+    def _remember(self, shape):
+        accepted = self._accepted
+        if not accepted or len(accepted) >= _MAX_ACCEPTED or self.axes != self._accepted_axes:
+            accepted = set()
+            self.__dict__["_accepted"] = accepted
+            self.__dict__["_accepted_axes"] = dict(self.axes)
+        accepted.add(shape)
+
     def get_config(self):
         return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim,
                 "max_ndim": self.max_ndim, "min_ndim": self.min_ndim, "axes": self.axes}
@@ -37,8 +61,17 @@ def _shape_text(shape):
 
 def assert_input_compatibility(input_spec, inputs, layer_name, layer_type="Layer"):
     """Raises ValueError naming the layer and the shapes if `inputs` do not fit the spec."""
-    specs = nest.flatten(input_spec)
-    flat = nest.flatten(inputs)
+    if type(input_spec) is InputSpec and type(inputs) is EagerTensor:
+        # Eager calls repeat the same shapes: check each one once per spec.
+        shape = inputs._value.shape
+        if not input_spec._accepts_known(shape):
+            _check_all([input_spec], [inputs], layer_name, layer_type)
+            input_spec._remember(shape)
+        return
+    _check_all(nest.flatten(input_spec), nest.flatten(inputs), layer_name, layer_type)
+
+
+def _check_all(specs, flat, layer_name, layer_type):
     if len(specs) > 1 and len(flat) != len(specs):
         raise ValueError(f"{layer_type} '{layer_name}' expects {len(specs)} input(s), but it "
                          f"received {len(flat)} input tensors.")
