@@ -12,8 +12,7 @@ raise the same message graph mode gives.
 
 from ndflow.framework import context, dtypes, errors
 from ndflow.framework.device import array_namespace
-from ndflow.framework.tensor import (EagerTensor, Tensor, convert_to_tensor,
-                                     is_variable)
+from ndflow.framework.tensor import EagerTensor, Tensor, convert_to_tensor, is_variable
 
 _REGISTRY = {}
 _state = context.state
