@@ -22,11 +22,14 @@ from ndflow.ops import array as array_ops
 from ndflow.util import nest
 from ndflow.variables import Variable
 
-_call_context = threading.local()
+
+class _CallContext(threading.local):
+    """Per thread: the `training` value of the enclosing layer call, for nested layers."""
+
+    training = None
 
 
-def _training_from_context():
-    return getattr(_call_context, "training", None)
+_call_context = _CallContext()
 
 
 def _camel_to_snake(name):
@@ -344,12 +347,11 @@ class Layer:
     def __call__(self, *args, **kwargs):
         if not args:
             raise ValueError(f"Layer {self._name}: expected at least one input argument")
-        inputs = args[0]
         if _has_keras_tensor(args, kwargs):
             from ndflow.keras.engine import functional_call  # noqa: PLC0415
 
             return functional_call.symbolic_call(self, args, kwargs)
-        inputs = self._convert_inputs(inputs)
+        inputs = self._convert_inputs(args[0])
         args = (inputs,) + args[1:]
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, inputs, self._name, type(self).__name__)
@@ -360,27 +362,25 @@ class Layer:
             # `call` does not take it: pass it on to nested layers through the call context.
             kwargs.pop("training", None)
         elif training is None:
-            kwargs["training"] = _training_from_context()
+            kwargs["training"] = _call_context.training
         if self._call_has_mask and "mask" not in kwargs:
             masks = ([getattr(inputs, "_keras_mask", None)] if isinstance(inputs, Tensor)
                      else [getattr(t, "_keras_mask", None) for t in nest.flatten(inputs)])
             if any(m is not None for m in masks):
                 kwargs["mask"] = masks[0] if len(masks) == 1 else nest.pack_sequence_as(
                     inputs, masks)
-        outer_training = getattr(_call_context, "training", None)
-        if training is not None:
-            _call_context.training = training
-        outermost = not getattr(_call_context, "in_call", False)
-        if outermost:
-            _call_context.in_call = True
         self._losses.clear()
-        try:
+        if training is None:
             outputs = self.call(*args, **kwargs)
-        finally:
-            _call_context.training = outer_training
-            if outermost:
-                _call_context.in_call = False
-        self._set_masks(inputs, outputs, kwargs.get("mask"))
+        else:
+            outer_training = _call_context.training
+            _call_context.training = training
+            try:
+                outputs = self.call(*args, **kwargs)
+            finally:
+                _call_context.training = outer_training
+        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
+            self._set_masks(inputs, outputs, kwargs.get("mask"))
         if self._activity_regularizer is not None:
             for output in nest.flatten(outputs):
                 self.add_loss(self._activity_regularizer(output))
@@ -434,8 +434,9 @@ class Layer:
             self._initial_weights = None
 
     def _set_masks(self, inputs, outputs, mask):
-        if not (self.supports_masking or type(self).compute_mask is not Layer.compute_mask):
-            return
+        if (mask is None and type(self).compute_mask is Layer.compute_mask
+                and type(inputs) is EagerTensor and getattr(inputs, "_keras_mask", None) is None):
+            return  # the usual eager call: no mask in, none out
         if mask is None:
             masks = [getattr(t, "_keras_mask", None) for t in nest.flatten(inputs)]
             mask = masks[0] if len(masks) == 1 else (

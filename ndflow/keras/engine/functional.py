@@ -48,6 +48,15 @@ def _single_tensor_call(node):
     return None
 
 
+def _plan_step(node):
+    """How `call` runs a node: (layer, input key, output key, takes training) for the usual
+    one-tensor-in, one-out node, with the node itself last only when it needs the general path."""
+    simple = _single_tensor_call(node)
+    if simple is None:
+        return node.layer, None, None, node.layer._call_has_training, node
+    return node.layer, id(node.call_args[0]), id(simple), node.layer._call_has_training, None
+
+
 class Functional(Model):
     """A model defined by calling layers on `keras.Input` tensors."""
 
@@ -68,6 +77,7 @@ class Functional(Model):
                     isinstance(tensor._keras_history[0], InputLayer):
                 raise ValueError(f"Model inputs must come from `keras.Input`, got {tensor!r}")
         self._nodes = _ordered_nodes(outputs)
+        self._plan = [_plan_step(node) for node in self._nodes if not node.is_input]
         input_ids = {id(t) for t in self._inputs}
         for node in self._nodes:
             for tensor in node.input_tensors:
@@ -122,15 +132,13 @@ class Functional(Model):
                 value = convert_to_tensor(value, dtype=keras_input.dtype
                                           if keras_input.dtype.is_floating else None)
             values[id(keras_input)] = value
-        for node in self._nodes:
-            if node.is_input:
-                continue
-            simple = _single_tensor_call(node)
-            if simple is not None:
+        for layer, source, target, takes_training, node in self._plan:
+            if node is None:
                 # The usual node: one KerasTensor in, one out (no structure walks).
-                kwargs = ({"training": training} if training is not None
-                          and node.layer._call_has_training else {})
-                values[id(simple)] = node.layer(values[id(node.call_args[0])], **kwargs)
+                if training is None or not takes_training:
+                    values[target] = layer(values[source])
+                else:
+                    values[target] = layer(values[source], training=training)
                 continue
 
             def fetch(item):
@@ -138,10 +146,9 @@ class Functional(Model):
 
             args = nest.map_structure(fetch, list(node.call_args))
             kwargs = nest.map_structure(fetch, dict(node.call_kwargs))
-            if training is not None and node.layer._call_has_training and \
-                    kwargs.get("training") is None:
+            if training is not None and takes_training and kwargs.get("training") is None:
                 kwargs["training"] = training
-            outputs = node.layer(*args, **kwargs)
+            outputs = layer(*args, **kwargs)
             for tensor, value in zip(node.output_tensors, nest.flatten(outputs)):
                 values[id(tensor)] = value
         return nest.pack_sequence_as(self._output_structure,
