@@ -3,6 +3,13 @@ norm) and `Nadam` (Nesterov momentum), with Keras 3's update formulas."""
 
 import ndflow as nd
 from ndflow.keras.optimizers.base import Optimizer
+from ndflow.ops import training_ops
+from ndflow.variables import Variable
+
+
+def _fusable(*variables):
+    """Plain float variables (not wrappers such as mixed precision's autocast variables)."""
+    return all(type(v) is Variable and v.dtype.is_floating for v in variables)
 
 
 def _step(optimizer, dtype, offset=1):
@@ -55,6 +62,12 @@ class Adam(Optimizer):
         beta_2_power = nd.pow(nd.cast(self.beta_2, dtype), step)
         index = self._get_variable_index(variable)
         m_var, v_var = self._momentums[index], self._velocities[index]
+        if not self.amsgrad and _fusable(variable, m_var, v_var):
+            # One fused kernel, the same arithmetic as below (training_ops.py)
+            training_ops.apply_adam("ResourceApplyKerasAdam", variable, m_var, v_var,
+                                    beta_1_power, beta_2_power, lr, 1 - self.beta_1,
+                                    1 - self.beta_2, self.epsilon, gradient)
+            return
         alpha = lr * nd.sqrt(1 - beta_2_power) / (1 - beta_1_power)
         m = m_var.value()
         m = m + (gradient - m) * (1 - self.beta_1)
