@@ -34,6 +34,9 @@ def static_shape(value, op_name):
     return tuple(int(d) for d in array.reshape(-1))
 
 
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
 def _shape_input(shape):
     """Shape arguments become int32 tensors (int64 when given as int64)."""
     if isinstance(shape, TensorShape):
@@ -42,6 +45,10 @@ def _shape_input(shape):
         return shape if shape.shape.rank != 0 else reshape(shape, [1])
     if isinstance(shape, (int, np.integer)):
         shape = [shape]  # tf.zeros(3) means shape [3], as in TF
+    if type(shape) in (list, tuple) and all(
+            type(d) is int and _INT32_MIN <= d <= _INT32_MAX for d in shape):
+        # The usual `[-1, 128]`: what convert_to_tensor gives, without its range checks.
+        return EagerTensor(np.array(shape, dtype=np.int32), dtypes.int32)
     return convert_to_tensor(shape, dtype_hint=dtypes.int32)
 
 

@@ -128,6 +128,16 @@ def test_reshape():
         tf.reshape(tf.constant(X), [4, -1])
 
 
+def test_shape_arguments_convert_like_tensors():
+    from ndflow.ops.array import _shape_input  # noqa: PLC0415 - the helper every shape arg uses
+
+    assert _shape_input([-1, 3]).dtype is tf.int32
+    assert _shape_input((2, 3)).numpy().tolist() == [2, 3]
+    assert _shape_input([]).shape == (0,) and _shape_input([]).dtype is tf.int32
+    assert _shape_input([2**31, 1]).dtype is tf.int64  # beyond int32, as convert_to_tensor
+    assert tf.reshape(tf.constant(X), (np.int64(3), -1)).shape == (3, 2)
+
+
 # --- range, linspace -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args,kwargs,expected_dtype", [

@@ -1,5 +1,7 @@
 """Core layers: Dense, Activation, Dropout, Flatten, Reshape, Lambda, Identity."""
 
+import math
+
 import numpy as np
 
 from ndflow.keras import activations, constraints, initializers, regularizers
@@ -163,8 +165,7 @@ class Flatten(Layer):
             inputs = manip.transpose(inputs, perm)
         dims = inputs.shape.as_list()[1:]
         if None not in dims:
-            size = int(np.prod(dims)) if dims else 1
-            return array_ops.reshape(inputs, [-1, size])
+            return array_ops.reshape(inputs, [-1, math.prod(dims)])
         return array_ops.reshape(inputs, _with_batch(inputs, (-1,)))
 
     def compute_output_shape(self, input_shape):
