@@ -5,6 +5,7 @@ import numpy as np
 
 from ndflow.ops import array as array_ops
 from ndflow.ops import manip
+from ndflow.variables import Variable
 
 
 def standardize_tuple(value, n, name, allow_zero=False):
@@ -109,6 +110,14 @@ def cast_like(variable, inputs):
     if variable.dtype is inputs.dtype:
         return variable
     return array_ops.cast(variable, inputs.dtype)
+
+
+def read_like(weight, inputs):
+    """`cast_like` read now, for an op called right away: the variable read is the one the op
+    would do, and eager ops then get a tensor (their fast path) instead of a Variable."""
+    if weight.dtype is not inputs.dtype:
+        return array_ops.cast(weight, inputs.dtype)
+    return weight.value() if isinstance(weight, Variable) else weight
 
 
 def stack_shape(parts):

@@ -68,7 +68,7 @@ class _BaseConv(Layer):
 
     def _finish(self, outputs):
         if self.bias is not None:
-            outputs = nn_ops.bias_add(outputs, utils.cast_like(self.bias, outputs),
+            outputs = nn_ops.bias_add(outputs, utils.read_like(self.bias, outputs),
                                       data_format=self._tf_format())
         return self.activation(outputs)
 
@@ -167,7 +167,7 @@ class _Conv(_BaseConv):
                 [[0, 0], [0, 0], [left, 0]])
             inputs = manip.pad(inputs, pads)
             padding = "valid"
-        outputs = conv_ops.convolution(inputs, utils.cast_like(self.kernel, inputs),
+        outputs = conv_ops.convolution(inputs, utils.read_like(self.kernel, inputs),
                                        strides=self.strides, padding=padding.upper(),
                                        data_format=self._tf_format(),
                                        dilations=self.dilation_rate)

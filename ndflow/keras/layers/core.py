@@ -7,6 +7,7 @@ import numpy as np
 from ndflow.keras import activations, constraints, initializers, regularizers
 from ndflow.keras.engine.base_layer import Layer
 from ndflow.keras.engine.input_spec import InputSpec
+from ndflow.keras.layers import _conv_utils as utils
 from ndflow.ops import array as array_ops
 from ndflow.ops import linalg as linalg_ops
 from ndflow.ops import nn as nn_ops
@@ -52,16 +53,14 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
-        kernel = array_ops.cast(self.kernel, inputs.dtype) if self.kernel.dtype is not \
-            inputs.dtype else self.kernel
-        if inputs.shape.rank == 2:
+        kernel = utils.read_like(self.kernel, inputs)
+        rank = inputs.shape.rank
+        if rank == 2:
             outputs = linalg_ops.matmul(inputs, kernel)
         else:
-            outputs = linalg_ops.tensordot(inputs, kernel, [[inputs.shape.rank - 1], [0]])
+            outputs = linalg_ops.tensordot(inputs, kernel, [[rank - 1], [0]])
         if self.bias is not None:
-            bias = array_ops.cast(self.bias, inputs.dtype) if self.bias.dtype is not \
-                inputs.dtype else self.bias
-            outputs = nn_ops.bias_add(outputs, bias)
+            outputs = nn_ops.bias_add(outputs, utils.read_like(self.bias, inputs))
         return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
