@@ -227,27 +227,11 @@ def _wrap(array):
         return EagerTensor(array, dtypes.from_numpy(array.dtype))
 
 
+class _Slow(Exception):
+    """Raised inside `execute`'s fast path to fall back to _slow_inputs."""
+
+
 _new = object.__new__
-
-
-def _fast_inputs(opdef, inputs):
-    """Whether `inputs` can go straight to the kernel: eager tensors whose shared dtype (or, for
-    ops without one, the first input's) is allowed."""
-    if not inputs:
-        return False
-    same = opdef.same_dtype
-    dtype = inputs[0]._dtype if type(inputs[0]) is EagerTensor else None
-    if same is True:
-        for tensor in inputs:
-            if type(tensor) is not EagerTensor or tensor._dtype is not dtype:
-                return False
-    elif same is False or same == ():
-        for tensor in inputs:  # only the first input's dtype is constrained
-            if type(tensor) is not EagerTensor:
-                return False
-    else:
-        return False
-    return dtype._name in opdef.dtype_names
 
 
 def _slow_inputs(opdef, inputs):
@@ -262,9 +246,22 @@ def _slow_inputs(opdef, inputs):
             else:
                 eager = False
         tensors.append(value)
-    if eager and _fast_inputs(opdef, tensors):
+    if eager and tensors and _dtypes_fit(opdef, tensors):
         return tensors
     return convert_inputs(opdef, tensors)
+
+
+def _dtypes_fit(opdef, tensors):
+    """execute's fast-path dtype rule for eager tensors: one allowed dtype for the shared group
+    (every input), or only the first input's dtype for ops without a shared group."""
+    same = opdef.same_dtype
+    dtype = tensors[0].dtype
+    if same is True:
+        if any(tensor.dtype is not dtype for tensor in tensors):
+            return False
+    elif not (same is False or same == ()):
+        return False
+    return dtype.name in opdef.dtype_names
 
 
 def execute(op_type, *inputs, name=None, **attrs):
@@ -279,16 +276,32 @@ def execute(op_type, *inputs, name=None, **attrs):
     state = _state
     if state.graph is not None:
         return _graph_execute(opdef, inputs, attrs, name)
-    # Fast path: every input an eager tensor of one allowed dtype. Anything else (Python values,
-    # variables, mixed dtypes, symbolic tensors) goes through _slow_inputs, which also raises.
-    if _fast_inputs(opdef, inputs):
+    # Fast path: every input an eager tensor of one allowed dtype (inline: this is per op).
+    # Anything else (Python values, variables, mixed dtypes, symbolic tensors) goes through
+    # _slow_inputs, which also raises.
+    try:
+        same = opdef.same_dtype
+        dtype = inputs[0]._dtype
+        if same is True:
+            for tensor in inputs:
+                if tensor._dtype is not dtype:
+                    raise _Slow
+        elif same is False or same == ():
+            for tensor in inputs:  # only the first input's dtype is constrained
+                if type(tensor) is not EagerTensor:
+                    raise _Slow
+        else:
+            raise _Slow
+        if dtype._name not in opdef.dtype_names:
+            raise _Slow
+        arrays = [tensor._value for tensor in inputs]  # AttributeError: not eager
         tensors = inputs
-    else:
+    except (_Slow, AttributeError, IndexError):
         tensors = _slow_inputs(opdef, inputs)
         for tensor in tensors:
             if not isinstance(tensor, EagerTensor):
                 return _graph_execute(opdef, tensors, attrs, name)
-    arrays = [tensor._value for tensor in tensors]
+        arrays = [tensor._value for tensor in tensors]
     try:
         if opdef.quiet:
             with _XP.errstate(all="ignore"):

@@ -13,6 +13,8 @@ from ndflow.framework import dtypes
 from ndflow.framework.device import CPU_NAME
 from ndflow.framework.tensor_shape import TensorShape
 
+_new = object.__new__
+
 _FROM_NUMPY = dtypes._FROM_NUMPY
 
 
@@ -84,7 +86,9 @@ class EagerTensor(Tensor):
 
     @property
     def shape(self):
-        return TensorShape(self._value.shape)
+        shape = _new(TensorShape)
+        shape._dims = self._value.shape  # an array's shape: a tuple of ints, nothing to check
+        return shape
 
     def get_shape(self):
         return self.shape
