@@ -347,7 +347,9 @@ class Layer:
     def __call__(self, *args, **kwargs):
         if not args:
             raise ValueError(f"Layer {self._name}: expected at least one input argument")
-        if _has_keras_tensor(args, kwargs):
+        # One eager tensor and nothing else, the usual eager call, cannot be symbolic.
+        if (kwargs or len(args) > 1 or type(args[0]) is not EagerTensor) and _has_keras_tensor(
+                args, kwargs):
             from ndflow.keras.engine import functional_call  # noqa: PLC0415
 
             return functional_call.symbolic_call(self, args, kwargs)
@@ -509,6 +511,8 @@ def _has_keras_tensor(args, kwargs):
         first = args[0]
         if isinstance(first, Tensor):
             return isinstance(first, KerasTensor)
+        if not nest.is_nested(first):
+            return False  # one NumPy array or Python value
     return any(isinstance(t, KerasTensor) for t in nest.flatten((args, kwargs)))
 
 

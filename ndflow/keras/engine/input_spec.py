@@ -33,10 +33,6 @@ class InputSpec:
         self.__dict__["_accepted"] = frozenset()
         self.__dict__[name] = value
 
-    def _accepts_known(self, shape):
-        """Whether this eager shape already passed the check (and `axes` is unchanged)."""
-        return shape in self._accepted and self.axes == self._accepted_axes
-
     def _remember(self, shape):
         accepted = self._accepted
         if not accepted or len(accepted) >= _MAX_ACCEPTED or self.axes != self._accepted_axes:
@@ -64,7 +60,7 @@ def assert_input_compatibility(input_spec, inputs, layer_name, layer_type="Layer
     if type(input_spec) is InputSpec and type(inputs) is EagerTensor:
         # Eager calls repeat the same shapes: check each one once per spec.
         shape = inputs._value.shape
-        if not input_spec._accepts_known(shape):
+        if shape not in input_spec._accepted or input_spec.axes != input_spec._accepted_axes:
             _check_all([input_spec], [inputs], layer_name, layer_type)
             input_spec._remember(shape)
         return

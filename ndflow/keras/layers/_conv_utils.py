@@ -50,10 +50,18 @@ def standardize_data_format(data_format):
     return value
 
 
+_TF_FORMATS = {}  # (data_format, n) -> format string: layers ask on every call
+
+
 def tf_format(data_format, n):
     """Keras' data_format -> TF's format string for n spatial dims (NWC, NCHW, ...)."""
-    spatial = "DHW"[3 - n:] if n > 1 else "W"
-    return f"N{spatial}C" if data_format == "channels_last" else f"NC{spatial}"
+    try:
+        return _TF_FORMATS[data_format, n]
+    except KeyError:
+        spatial = "DHW"[3 - n:] if n > 1 else "W"
+        result = f"N{spatial}C" if data_format == "channels_last" else f"NC{spatial}"
+        _TF_FORMATS[data_format, n] = result
+        return result
 
 
 def spatial_dims(shape, data_format):
