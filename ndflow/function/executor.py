@@ -7,7 +7,7 @@ released as soon as its last consumer has run. Running it is one loop with no di
 or dispatch per node.
 """
 
-from ndflow.framework import errors
+from ndflow.framework import errors, parallel
 from ndflow.framework.device import array_namespace
 from ndflow.framework.graph import Operation, SymbolicTensor
 from ndflow.framework.memory import keep_freed_memory
@@ -96,6 +96,8 @@ class Plan:
         self._fed = fed
         self._schedule_frees()
         self._reuse_buffers(operations)
+        # Large products split across ndflow's threads (framework/parallel.py)
+        self._owns_blas = any(step.op.type in parallel.SPLIT_OPS for step in steps)
 
     def _schedule_frees(self):
         """After each step, the slots whose last reader has run (never outputs or constants)."""
@@ -165,6 +167,9 @@ class Plan:
         # One errstate for the whole plan: kernels yield inf/nan silently, as TF's do.
         errstate = xp.errstate(all="ignore")
         errstate.__enter__()
+        owned = parallel.blas_owned() if self._owns_blas else None
+        if owned is not None:
+            owned.__enter__()
         try:
             for item in program:
                 kernel, inputs, attrs, out, outs, free = item
@@ -185,6 +190,8 @@ class Plan:
             reported = kernel_error(step.op.opdef, args, step.attrs, error)
             raise type(reported)(None, step.op, _located(step.op, reported.message)) from error
         finally:
+            if owned is not None:
+                owned.__exit__(None, None, None)
             errstate.__exit__(None, None, None)
         return [values[s] if s is not None else None for s in self.output_slots]
 

@@ -15,7 +15,7 @@ import functools
 import itertools
 import math
 
-from ndflow.framework import dtypes, errors
+from ndflow.framework import dtypes, errors, parallel
 from ndflow.framework.op_registry import Spec, execute, primitive
 from ndflow.framework.tensor import Tensor, convert_to_tensor
 from ndflow.ops import array as array_ops
@@ -263,7 +263,7 @@ def conv_forward(xp, x, w, geo):
     cols = _im2col(xp, x, geo)
     groups = geo.groups or 1
     if groups == 1:
-        result = xp.matmul(cols, _filter_matrix(w, 1))
+        result = parallel.matmul(xp, cols, _filter_matrix(w, 1))
     else:
         grouped = xp.matmul(_group_cols(cols, groups, w.shape[-2]), _filter_matrix(w, groups))
         result = grouped.transpose(1, 0, 2).reshape(cols.shape[0], out_depth)
@@ -289,7 +289,8 @@ def conv_input_grad(xp, x_shape, w, dy, geo):
             # Tap-major (taps, rows, C): each tap's block is contiguous for the col2im adds
             # (measured ~1.4x faster than slicing a (rows, taps * C) product).
             w_taps = w.reshape(taps, w.shape[-2], w.shape[-1]).transpose(0, 2, 1)
-            blocks = xp.matmul(dy2, w_taps).reshape(taps, dy.shape[0], *geo.out, last[-1])
+            blocks = parallel.matmul_stack(xp, dy2, w_taps).reshape(
+                taps, dy.shape[0], *geo.out, last[-1])
         else:
             dyg = dy2.reshape(rows, groups, dy.shape[-1] // groups).transpose(1, 0, 2)
             dcols = xp.matmul(dyg, _filter_matrix(w, groups).transpose(0, 2, 1))
@@ -313,7 +314,7 @@ def conv_filter_grad(xp, x, w_shape, dy, geo):
     dy2 = dy.reshape(cols.shape[0], dy.shape[-1])
     groups = geo.groups or 1
     if groups == 1:
-        dw = xp.matmul(cols.T, dy2)
+        dw = parallel.matmul(xp, cols.T, dy2)
     else:
         in_depth = w_shape[-2]
         per_group = dy.shape[-1] // groups

@@ -10,7 +10,7 @@ import string
 import ml_dtypes
 import numpy as np
 
-from ndflow.framework import dtypes, errors
+from ndflow.framework import dtypes, errors, parallel
 from ndflow.framework.op_registry import Spec, execute, primitive
 from ndflow.framework.tensor import EagerTensor, Tensor, convert_to_tensor
 from ndflow.ops import array as array_ops
@@ -71,7 +71,7 @@ class MatMul:
         if a.dtype in _HALF:
             return _in_float32(xp, xp.matmul, a.T if transpose_a else a,
                                b.T if transpose_b else b)
-        return xp.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+        return parallel.matmul(xp, a.T if transpose_a else a, b.T if transpose_b else b)
 
     def grad(op, dy):
         a = _conj(op.inputs[0])

@@ -1,0 +1,226 @@
+"""GEMMs split across threads by ndflow itself, so a busy core slows a step down instead of
+stalling it.
+
+NumPy's threaded BLAS (OpenBLAS) splits each product statically between its threads and then
+waits for all of them. When another process holds one of the two cores, the waiting thread
+spins until the descheduled one gets its time slice back: measured here, a seed-CNN training
+step went from 25 ms to 100-300 ms with one other busy process, while TensorFlow (whose thread
+pool lets the calling thread take over queued work) lost about a third.
+
+While a graph plan that does large products runs (`blas_owned`), ndflow sets the BLAS library to
+one thread and splits each large product into row blocks itself: the calling thread and the
+worker threads take blocks from a shared counter, so when a worker is not scheduled the caller
+simply does its blocks (no thread waits for one that has not started). The number of threads is
+the one the BLAS library was configured with, so `OPENBLAS_NUM_THREADS` (or `MKL_NUM_THREADS`,
+...) keeps deciding how many cores ndflow's products use; the library's setting is restored when
+the plan returns. This needs the `threadpoolctl` package (installed with ndflow's `fast` extra,
+or with scikit-learn); without it, or with `NDFLOW_BLAS_THREADS=blas`, the BLAS library runs its
+own threads as configured. Eager ops always leave BLAS threading alone.
+"""
+
+import itertools
+import os
+import threading
+
+_MIN_FLOPS = 8_000_000  # smaller products: one BLAS call (splitting costs ~20-50 us)
+_BLOCKS_PER_THREAD = 2  # a stalled worker holds at most one small block
+
+_state = {"checked": False, "libraries": (), "pool": None}
+_local = threading.local()
+
+
+def _blas_libraries():
+    """threadpoolctl's controllers of the loaded BLAS libraries, found once."""
+    if _state["checked"]:
+        return _state["libraries"]
+    _state["checked"] = True
+    if os.environ.get("NDFLOW_BLAS_THREADS", "").strip().lower() == "blas":
+        return ()
+    try:
+        from threadpoolctl import ThreadpoolController  # noqa: PLC0415 - optional, lazy
+
+        libraries = tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+        for library in libraries:
+            library.get_num_threads()
+    except Exception:  # noqa: BLE001 - not installed, or an unusual BLAS build: leave it alone
+        return ()
+    _state["libraries"] = libraries
+    return libraries
+
+
+class blas_owned:  # noqa: N801 - used as a context manager, like a function
+    """While active (re-entrant, per thread), BLAS runs one thread and `matmul` splits large
+    products across as many of ndflow's own threads as BLAS was configured to use."""
+
+    __slots__ = ("_restore",)
+
+    def __enter__(self):
+        self._restore = None
+        depth = getattr(_local, "depth", 0)
+        _local.depth = depth + 1
+        if depth:
+            return self
+        restore = []
+        count = 1
+        for library in _state["libraries"] if _state["checked"] else _blas_libraries():
+            configured = library.get_num_threads() or 1
+            if configured > 1:
+                restore.append((library, configured))
+                library.set_num_threads(1)
+                count = max(count, configured)
+        _local.threads = count
+        self._restore = restore
+        return self
+
+    def __exit__(self, *exc):
+        _local.depth -= 1
+        if self._restore is not None:
+            _local.threads = 1
+            for library, configured in self._restore:
+                library.set_num_threads(configured)
+        return False
+
+
+def threads():
+    """How many threads ndflow's split products use here (1: call BLAS as it is)."""
+    return getattr(_local, "threads", 1) if getattr(_local, "depth", 0) else 1
+
+
+def matmul(xp, a, b):
+    """`a @ b` for 2-D arrays; large products are split into row blocks (or, when `a` has few
+    rows, column blocks of `b`) computed by the caller and the worker threads."""
+    count = threads()
+    if count == 1 or a.ndim != 2 or b.ndim != 2 or xp.__name__ != "numpy":
+        return xp.matmul(a, b)
+    rows, inner = a.shape
+    cols = b.shape[1]
+    if 2 * rows * inner * cols < _MIN_FLOPS:
+        return xp.matmul(a, b)
+    blocks = count * _BLOCKS_PER_THREAD
+    out = xp.empty((rows, cols), dtype=xp.result_type(a, b))
+    if rows >= cols:
+        step = -(-rows // blocks)
+        if step < 16:
+            return xp.matmul(a, b)
+
+        def block(i):
+            xp.matmul(a[i * step:(i + 1) * step], b, out=out[i * step:(i + 1) * step])
+
+        count_blocks = -(-rows // step)
+    else:
+        step = -(-cols // blocks)
+        if step < 16:
+            return xp.matmul(a, b)
+
+        def block(i):
+            xp.matmul(a, b[:, i * step:(i + 1) * step], out=out[:, i * step:(i + 1) * step])
+
+        count_blocks = -(-cols // step)
+    _pool(count - 1).run(block, count_blocks)
+    return out
+
+
+class _Job:
+    """Blocks 0..count-1 of one split product, taken from a shared counter."""
+
+    __slots__ = ("fn", "count", "counter", "done", "lock", "finished", "error")
+
+    def __init__(self, fn, count):
+        self.fn = fn
+        self.count = count
+        self.counter = itertools.count()
+        self.done = 0
+        self.lock = threading.Lock()
+        self.finished = threading.Event()
+        self.error = None
+
+    def work(self):
+        while True:
+            index = next(self.counter)  # atomic under the GIL
+            if index >= self.count:
+                return
+            try:
+                self.fn(index)
+            except BaseException as error:  # noqa: BLE001 - re-raised in the calling thread
+                self.error = error
+            with self.lock:
+                self.done += 1
+                if self.done == self.count:
+                    self.finished.set()
+
+
+class _Pool:
+    """Worker threads that join the current job when woken; one job at a time (a second
+    caller meanwhile runs its product alone)."""
+
+    def __init__(self, workers):
+        self.condition = threading.Condition()
+        self.busy = threading.Lock()
+        self.job = None
+        self.generation = 0
+        self.workers = workers
+        for number in range(workers):
+            threading.Thread(target=self._serve, name=f"ndflow-gemm-{number}",
+                             daemon=True).start()
+
+    def _serve(self):
+        seen = 0
+        while True:
+            with self.condition:
+                while self.generation == seen:
+                    self.condition.wait()
+                seen = self.generation
+                job = self.job
+            if job is not None:  # None: the caller finished the job before this thread woke
+                job.work()
+
+    def run(self, fn, count):
+        if not self.busy.acquire(blocking=False):
+            for index in range(count):
+                fn(index)
+            return
+        try:
+            job = _Job(fn, count)
+            with self.condition:
+                self.job = job
+                self.generation += 1
+                self.condition.notify_all()
+            job.work()
+            job.finished.wait()  # only blocks that a worker already started remain
+            self.job = None
+        finally:
+            self.busy.release()
+        if job.error is not None:
+            raise job.error
+
+
+def _pool(workers):
+    pool = _state["pool"]
+    if pool is None or pool.workers < workers:
+        pool = _state["pool"] = _Pool(workers)
+    return pool
+
+
+def matmul_stack(xp, a, b):
+    """`a @ b[i]` for every i: a 2-D `a` times a stack of matrices `b` (taps of a filter),
+    the stack split across the threads."""
+    count = threads()
+    if count == 1 or a.ndim != 2 or b.ndim != 3 or xp.__name__ != "numpy" or len(b) < 2 or \
+            2 * a.shape[0] * a.shape[1] * b.shape[2] * len(b) < _MIN_FLOPS:
+        return xp.matmul(a, b)
+    out = xp.empty((len(b), a.shape[0], b.shape[2]), dtype=xp.result_type(a, b))
+
+    def block(i):
+        xp.matmul(a, b[i], out=out[i])
+
+    _pool(count - 1).run(block, len(b))
+    return out
+
+
+# Ops whose kernels do their large products through `matmul` / `matmul_stack`: a plan with one
+# of them runs under `blas_owned`.
+SPLIT_OPS = frozenset([
+    "MatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Conv3D",
+    "Conv3DBackpropInputV2", "Conv3DBackpropFilterV2", "DepthwiseConv2dNative",
+    "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter",
+])
