@@ -142,3 +142,24 @@ def test_graph_disconnected_error():
         layers.Dense(1)(a + b)
     with pytest.raises(ValueError, match="Graph disconnected"):
         keras.Model(a, out)
+
+
+def test_functional_call_passes_training_to_every_node():
+    class Scale(layers.Layer):
+        def call(self, inputs, scale=1.0, training=None):
+            self.seen = training
+            return inputs * scale
+
+    inputs = keras.Input(shape=(100,))
+    dropped = layers.Dropout(0.5)(inputs)  # a one-tensor node
+    scaler = Scale()
+    outputs = scaler(dropped, scale=2.0)  # a node with call arguments
+    model = keras.Model(inputs, outputs)
+    x = np.ones((4, 100), np.float32)
+    np.testing.assert_array_equal(model(x).numpy(), 2 * x)
+    assert scaler.seen is None
+    trained = model(x, training=True).numpy()
+    assert set(np.unique(trained)) <= {0.0, 4.0} and 0.0 in trained
+    assert scaler.seen is True
+    np.testing.assert_array_equal(model(x, training=False).numpy(), 2 * x)
+    assert scaler.seen is False
