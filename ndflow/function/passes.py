@@ -9,6 +9,8 @@ replaced) outputs; `Rewriter` keeps the tensor replacements that a pass decides 
 - arithmetic simplification: x*1, x+0, x-0, x/1, identity, same-dtype casts, stop_gradient
   (after differentiation it is the identity), transpose of transpose, reshape of reshape;
 - dead-code elimination: ops that neither feed an output nor have side effects go;
+- max-pool before ReLU: relu(x) -> max_pool becomes max_pool(x) -> relu, which gives the same
+  numbers (the two commute) on a window-size-times smaller tensor, and its gradient ops with it;
 - element-wise fusion: a chain of element-wise ops of one shape runs as one kernel writing into
   one buffer (`out=`), instead of allocating a temporary per op (with `jit_compile=True`).
 """
@@ -30,6 +32,7 @@ def optimize(graph, inputs, outputs, fuse=False):
     outputs = simplify(graph, outputs)
     outputs = fold_constants(graph, outputs)
     outputs = eliminate_common_subexpressions(graph, outputs)
+    outputs = pool_before_relu(graph, outputs)
     if fuse:
         outputs = fuse_elementwise(graph, outputs)
     outputs = eliminate_dead_code(graph, outputs)
@@ -268,6 +271,81 @@ def simplify(graph, outputs):
             continue
         if replacement.dtype is op.outputs[0].dtype:
             rewriter.replace(op.outputs[0], replacement)
+    return rewriter.finish(outputs)
+
+
+# --- max-pool before ReLU -------------------------------------------------------------------
+
+_POOL_GRADS = {"MaxPool": "MaxPoolGrad", "MaxPool3D": "MaxPool3DGrad"}
+
+
+def _consumers(graph):
+    found = {}
+    for op in graph._operations:
+        for tensor in op.inputs:
+            found.setdefault(id(tensor), []).append(op)
+    return found
+
+
+def _new_op(graph, op_type, inputs, attrs, like):
+    """An op of `op_type` on `inputs` placed just before `like` (program order is kept)."""
+    opdef = op_registry.get(op_type)
+    specs = opdef.infer(*[Spec(t.shape.as_tuple(), t.dtype) for t in inputs], **attrs)
+    op = Operation(graph, opdef, graph.unique_name(op_type), list(inputs), dict(attrs),
+                   [specs], [], like.source)
+    graph._operations.insert(graph._operations.index(like), op)
+    graph._by_name[op.name] = op
+    return op.outputs[0]
+
+
+def pool_before_relu(graph, outputs):
+    """Rewrites relu(x) -> MaxPool (and, in a training graph, the MaxPoolGrad -> ReluGrad
+    pair of its gradient) as MaxPool(x) -> relu (ReluGrad -> MaxPoolGrad on x).
+
+    max and relu commute, so the forward numbers are the same; the gradient is too: where a
+    window's maximum is positive both forms route it to the window's first maximum, and where it
+    is not the ReLU gradient is 0 either way. The ReLU and its gradient then run on the pooled
+    tensor (4x smaller for 2x2 windows). Only done when the ReLU output feeds nothing else."""
+    fetched = {id(t) for t in outputs if isinstance(t, SymbolicTensor)}
+    consumers = _consumers(graph)
+    rewriter = Rewriter(graph)
+    for pool in list(graph._operations):
+        grad_type = _POOL_GRADS.get(pool.type)
+        if grad_type is None or pool.inputs[0].op.type != "Relu":
+            continue
+        relu_out = pool.inputs[0]
+        pooled = pool.outputs[0]
+        grads, relu_grads, other_relu_grads = [], [], []
+        ok = id(relu_out) not in fetched
+        for user in consumers.get(id(relu_out), []):
+            if user is pool:
+                continue
+            if (user.type == grad_type and user.inputs[0] is relu_out
+                    and user.inputs[1] is pooled and user.attrs == pool.attrs):
+                routed = user.outputs[0]
+                users = consumers.get(id(routed), [])
+                ok = (id(routed) not in fetched and len(users) == 1
+                      and users[0].type == "ReluGrad" and users[0].inputs[0] is routed
+                      and users[0].inputs[1] is relu_out)
+                grads.append(user)
+                relu_grads.append(users[0] if users else None)
+            elif user.type == "ReluGrad" and user.inputs[1] is relu_out:
+                other_relu_grads.append(user)  # must be one of the pairs' ReluGrads
+            else:
+                ok = False
+            if not ok:
+                break
+        if not ok or any(all(u is not r for r in relu_grads) for u in other_relu_grads):
+            continue
+        features = relu_out.op.inputs[0]
+        pooled_first = _new_op(graph, pool.type, [features], pool.attrs, pool)
+        activated = _new_op(graph, "Relu", [pooled_first], {}, pool)
+        rewriter.replace(pooled, activated)
+        for grad, relu_grad in zip(grads, relu_grads):
+            masked = _new_op(graph, "ReluGrad", [grad.inputs[2], activated], {}, relu_grad)
+            routed = _new_op(graph, grad_type, [features, pooled_first, masked], grad.attrs,
+                             relu_grad)
+            rewriter.replace(relu_grad.outputs[0], routed)
     return rewriter.finish(outputs)
 
 

@@ -414,6 +414,8 @@ def _register_family(n, names, forward_dtypes, filter_dtypes, depthwise=False):
     @primitive(backprop_input, dtypes=forward_dtypes, same_dtype=(1, 2),
                input_dtypes={0: dtypes.int32})
     class BackpropInput:
+        fresh_output = True  # a crop of a new array
+
         def infer(sizes, w, dy, **attrs):
             last = attrs["data_format"][-1] == "C"
             x_shape = _sizes_shape(_sizes_value(sizes, n), n, dy.shape, w.shape, last)

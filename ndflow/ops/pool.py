@@ -264,6 +264,8 @@ def _register_max(n, names, allowed, allow_explicit):
 
     @primitive(forward, dtypes=allowed)
     class MaxPool:
+        fresh_output = True  # a new array: the executor may write the next op into it
+
         def infer(x, **attrs):
             geo = _geometry(forward, n, x.shape, attrs, allow_explicit)
             return Spec(_out_shape(geo, x.shape, n), x.dtype)

@@ -149,3 +149,42 @@ def test_repeated_variable_reads_are_forwarded_until_a_write():
     variable.assign([1.0, 2.0, 3.0])
     reference = _run(*expected_graph, X)[0]
     np.testing.assert_allclose(result, reference)
+
+
+def _pool_relu_step(x, filters, data_format="NHWC"):
+    with tf.GradientTape() as tape:
+        tape.watch([x, filters])
+        hidden = tf.nn.relu(tf.nn.conv2d(x, filters, 1, "SAME", data_format=data_format))
+        pooled = tf.nn.max_pool2d(hidden, 2, 2, "VALID", data_format=data_format)
+        loss = tf.reduce_sum(pooled * pooled)
+    return [pooled] + tape.gradient(loss, [x, filters])
+
+
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+def test_max_pool_moves_before_relu_with_the_same_numbers(data_format):
+    rng = np.random.default_rng(8)
+    shape = (4, 10, 10, 3) if data_format == "NHWC" else (4, 3, 10, 10)
+    # small integers: many ties and exact zeros, where gradient routing is easiest to get wrong
+    x = tf.constant(rng.integers(-2, 3, size=shape).astype(np.float32))
+    filters = tf.constant(rng.integers(-1, 2, size=(3, 3, 3, 8)).astype(np.float32))
+    eager = _pool_relu_step(x, filters, data_format)
+    concrete = tf.function(_pool_relu_step).get_concrete_function(x, filters, data_format)
+    traced = concrete(x, filters)
+    for a, b in zip(traced, eager):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    types = [s.op.type for s in concrete._plan.steps]
+    assert types.index("MaxPool") < types.index("Relu")  # pooled first, then the ReLU
+    assert types.index("ReluGrad") < types.index("MaxPoolGrad")
+
+
+def test_relu_feeding_something_else_stays_before_the_pool():
+    def fn(x):
+        hidden = tf.nn.relu(x)
+        return tf.nn.max_pool2d(hidden, 2, 2, "VALID"), tf.reduce_sum(hidden)
+
+    x = tf.constant(np.linspace(-1, 1, 64, dtype=np.float32).reshape(1, 8, 8, 1))
+    concrete = tf.function(fn).get_concrete_function(x)
+    pooled, total = concrete(x)
+    np.testing.assert_array_equal(pooled.numpy(), fn(x)[0].numpy())
+    types = [s.op.type for s in concrete._plan.steps]
+    assert types.index("Relu") < types.index("MaxPool")
