@@ -78,20 +78,20 @@ def test_bias_add_and_relu_write_into_a_fresh_matmul_result():
     assert into == ["BiasAdd", "Relu"]
 
 
-def test_relu_grad_writes_into_a_fresh_max_pool_gradient():
+def test_relu_grad_writes_into_a_fresh_conv_input_gradient():
     rng = np.random.default_rng(3)
-    x = tf.constant(rng.integers(-2, 3, size=(4, 16, 16, 8)).astype(np.float32))  # many ties
-    filters = tf.constant(rng.standard_normal((3, 3, 8, 8)).astype(np.float32))
+    x = tf.constant(rng.integers(-2, 3, size=(4, 16, 16, 8)).astype(np.float32))  # many zeros
+    first = tf.constant(rng.standard_normal((3, 3, 8, 8)).astype(np.float32))
+    second = tf.constant(rng.standard_normal((3, 3, 8, 8)).astype(np.float32))
 
     def fn(x):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            hidden = tf.nn.conv2d(x, filters, 1, "SAME")
-            pooled = tf.nn.max_pool2d(tf.nn.relu(hidden), 2, 2, "VALID")
-            total = tf.reduce_sum(pooled * tf.range(8, dtype=tf.float32))
+            hidden = tf.nn.relu(tf.nn.conv2d(x, first, 1, "SAME"))
+            total = tf.reduce_sum(tf.nn.conv2d(hidden, second, 1, "SAME") ** 2)
         return tape.gradient(total, x)
 
     concrete = _concrete(fn, tf.TensorSpec([4, 16, 16, 8], tf.float32))
-    np.testing.assert_allclose(concrete(x).numpy(), fn(x).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(concrete(x).numpy(), fn(x).numpy(), rtol=1e-5, atol=1e-3)
     into = [s.op.type for s in concrete._plan.steps if s.kernel.__name__ == "kernel_into"]
     assert "ReluGrad" in into
