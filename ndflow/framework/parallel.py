@@ -7,23 +7,25 @@ spins until the descheduled one gets its time slice back: measured here, a seed-
 step went from 25 ms to 100-300 ms with one other busy process, while TensorFlow (whose thread
 pool lets the calling thread take over queued work) lost about a third.
 
-While a graph plan that does large products runs (`blas_owned`), ndflow sets the BLAS library to
-one thread and splits each large product into row blocks itself: the calling thread and the
-worker threads take blocks from a shared counter, so when a worker is not scheduled the caller
-simply does its blocks (no thread waits for one that has not started). The number of threads is
-the one the BLAS library was configured with, so `OPENBLAS_NUM_THREADS` (or `MKL_NUM_THREADS`,
-...) keeps deciding how many cores ndflow's products use; the library's setting is restored when
-the plan returns. This needs the `threadpoolctl` package (installed with ndflow's `fast` extra,
-or with scikit-learn); without it, or with `NDFLOW_BLAS_THREADS=blas`, the BLAS library runs its
-own threads as configured. Eager ops always leave BLAS threading alone.
+While a graph plan that does large products runs (`blas_owned`), ndflow splits each product of
+100 MFLOP or more into blocks itself, with the BLAS library set to one thread for that product:
+the calling thread and the worker threads take blocks from a shared counter, so when a worker
+is not scheduled the caller simply does its blocks (no thread waits for one that has not
+started). Smaller products are memory-bound on this kind of machine (two threads of ours gained
+nothing there, BLAS's own threads ~25%), so they go to BLAS as configured. The number of threads
+is the one the BLAS library is configured with, so `OPENBLAS_NUM_THREADS` (or `MKL_NUM_THREADS`,
+...) keeps deciding how many cores ndflow uses, and the library's setting is restored after
+each split product. This needs the `threadpoolctl` package (ndflow's `fast` extra, also
+installed with scikit-learn); without it, or with `NDFLOW_BLAS_THREADS=blas`, BLAS runs every
+product with its own threads. Eager ops always leave BLAS threading alone.
 """
 
 import itertools
 import os
 import threading
 
-_MIN_FLOPS = 8_000_000  # smaller products: one BLAS call (splitting costs ~20-50 us)
-_BLOCKS_PER_THREAD = 2  # a stalled worker holds at most one small block
+_MIN_FLOPS = 20_000_000  # smaller products: one BLAS call (a split costs ~50-100 us)
+_BLOCKS_PER_THREAD = 2  # a stalled worker holds at most a small block
 
 _state = {"checked": False, "libraries": (), "pool": None}
 _local = threading.local()
@@ -81,6 +83,67 @@ class blas_owned:  # noqa: N801 - used as a context manager, like a function
         return False
 
 
+class Tuner:
+    """Chooses, per plan, between BLAS's own threads and ndflow's split products by timing
+    whole runs of the plan: blocks of runs in each mode (the first runs of a block are not
+    counted: BLAS's idle threads keep spinning for a while after a switch), then the faster
+    mode, with a block of the other mode every `_RECHECK` runs so that a change in the
+    machine's load (another process taking a core, or leaving) is noticed."""
+
+    __slots__ = ("runs", "samples", "best", "block_mode", "block_left")
+
+    _WARMUP = 3
+    _BLOCK = 6
+    _COUNTED = 4  # the last runs of a block
+    _RECHECK = 60
+
+    def __init__(self):
+        self.runs = 0
+        self.samples = {False: [], True: []}
+        self.best = False
+        self.block_mode = None
+        self.block_left = 0
+
+    def usable(self):
+        return bool(_state["libraries"] if _state["checked"] else _blas_libraries())
+
+    def choose(self):
+        """(own threads?, count this run?) for the next run."""
+        self.runs += 1
+        if self.runs <= self._WARMUP:
+            return False, False
+        if self.block_left == 0:
+            self._next_block()
+        self.block_left -= 1
+        return self.block_mode, self.block_left < self._COUNTED
+
+    def _next_block(self):
+        tried = {mode: len(self.samples[mode]) for mode in (False, True)}
+        if tried[False] < 2 * self._COUNTED or tried[True] < 2 * self._COUNTED:
+            # initial comparison: alternate blocks until each mode has two blocks counted
+            self.block_mode = tried[True] < tried[False]
+        elif self.block_mode != self.best:
+            self._decide()
+            self.block_mode = self.best
+        elif self.runs % self._RECHECK < self._BLOCK:
+            self.block_mode = not self.best
+        else:
+            self.block_mode = self.best
+        self.block_left = self._BLOCK
+
+    def _decide(self):
+        medians = {mode: sorted(times)[len(times) // 2] for mode, times in self.samples.items()}
+        self.best = medians[True] < medians[False]
+
+    def record(self, own, seconds):
+        times = self.samples[own]
+        times.append(seconds)
+        if len(times) > 2 * self._COUNTED:
+            del times[0]
+        if self.block_left == 0 and len(self.samples[not own]) >= 2 * self._COUNTED:
+            self._decide()
+
+
 def threads():
     """How many threads ndflow's split products use here (1: call BLAS as it is)."""
     return getattr(_local, "threads", 1) if getattr(_local, "depth", 0) else 1
@@ -97,11 +160,11 @@ def matmul(xp, a, b):
     if 2 * rows * inner * cols < _MIN_FLOPS:
         return xp.matmul(a, b)
     blocks = count * _BLOCKS_PER_THREAD
+    if max(rows, cols) < 16 * blocks:
+        return xp.matmul(a, b)  # a long inner dimension only: partial sums measured slower
     out = xp.empty((rows, cols), dtype=xp.result_type(a, b))
     if rows >= cols:
         step = -(-rows // blocks)
-        if step < 16:
-            return xp.matmul(a, b)
 
         def block(i):
             xp.matmul(a[i * step:(i + 1) * step], b, out=out[i * step:(i + 1) * step])
@@ -109,8 +172,6 @@ def matmul(xp, a, b):
         count_blocks = -(-rows // step)
     else:
         step = -(-cols // blocks)
-        if step < 16:
-            return xp.matmul(a, b)
 
         def block(i):
             xp.matmul(a, b[:, i * step:(i + 1) * step], out=out[:, i * step:(i + 1) * step])

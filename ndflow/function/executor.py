@@ -7,6 +7,8 @@ released as soon as its last consumer has run. Running it is one loop with no di
 or dispatch per node.
 """
 
+from time import perf_counter as _perf_counter
+
 from ndflow.framework import errors, parallel
 from ndflow.framework.device import array_namespace
 from ndflow.framework.graph import Operation, SymbolicTensor
@@ -96,8 +98,9 @@ class Plan:
         self._fed = fed
         self._schedule_frees()
         self._reuse_buffers(operations)
-        # Large products split across ndflow's threads (framework/parallel.py)
-        self._owns_blas = any(step.op.type in parallel.SPLIT_OPS for step in steps)
+        # Plans with large products time BLAS's threads against ndflow's (framework/parallel.py)
+        self._tuner = parallel.Tuner() if any(
+            step.op.type in parallel.SPLIT_OPS for step in steps) else None
 
     def _schedule_frees(self):
         """After each step, the slots whose last reader has run (never outputs or constants)."""
@@ -167,9 +170,14 @@ class Plan:
         # One errstate for the whole plan: kernels yield inf/nan silently, as TF's do.
         errstate = xp.errstate(all="ignore")
         errstate.__enter__()
-        owned = parallel.blas_owned() if self._owns_blas else None
-        if owned is not None:
-            owned.__enter__()
+        tuner = self._tuner
+        owned = counted = None
+        if tuner is not None and tuner.usable():
+            own, counted = tuner.choose()
+            if own:
+                owned = parallel.blas_owned()
+                owned.__enter__()
+            started = _perf_counter()
         try:
             for item in program:
                 kernel, inputs, attrs, out, outs, free = item
@@ -193,6 +201,8 @@ class Plan:
             if owned is not None:
                 owned.__exit__(None, None, None)
             errstate.__exit__(None, None, None)
+        if counted:
+            tuner.record(owned is not None, _perf_counter() - started)
         return [values[s] if s is not None else None for s in self.output_slots]
 
 

@@ -12,6 +12,7 @@ def two_threads(monkeypatch):
     """Splitting on, with two threads, whatever BLAS library (or none) is installed."""
     monkeypatch.setattr(parallel._local, "depth", 1, raising=False)
     monkeypatch.setattr(parallel._local, "threads", 2, raising=False)
+    monkeypatch.setattr(parallel._local, "configured", [], raising=False)
     yield
 
 
@@ -19,6 +20,7 @@ def two_threads(monkeypatch):
     ((4000, 300), (300, 64)),  # split by rows
     ((64, 1600), (1600, 2000)),  # few rows: split by columns
     ((288, 7744), (7744, 64)),  # a filter gradient's shape
+    ((16, 400000), (400000, 16)),  # few rows and columns: partial products over the inner dim
     ((5, 7), (7, 3)),  # too small to split
 ])
 def test_split_matmul_equals_numpy(two_threads, shape_a, shape_b):
@@ -49,7 +51,7 @@ def test_an_error_in_a_block_reaches_the_caller(two_threads):
         parallel._pool(1).run(block, 6)
 
 
-def test_blas_owned_restores_the_library_setting():
+def test_blas_owned_runs_blas_with_one_thread_and_restores_it():
     libraries = parallel._blas_libraries()
     before = [library.get_num_threads() for library in libraries]
     with parallel.blas_owned():
@@ -59,6 +61,35 @@ def test_blas_owned_restores_the_library_setting():
     assert [library.get_num_threads() for library in libraries] == before
     assert parallel.threads() == 1
     assert all(count == 1 for count, original in zip(inside, before) if original > 1)
+
+
+@pytest.mark.parametrize("own_is_faster", [False, True])
+def test_tuner_settles_on_the_faster_mode_and_rechecks(own_is_faster):
+    tuner = parallel.Tuner()
+    modes = []
+    for _ in range(200):
+        own, counted = tuner.choose()
+        modes.append(own)
+        if counted:
+            fast = own == own_is_faster
+            tuner.record(own, 0.010 if fast else 0.030)
+    assert modes[:3] == [False] * 3  # warm-up runs use BLAS as configured
+    assert True in modes[:40] and False in modes[3:40]  # both modes are timed
+    late = modes[60:]
+    majority = sum(m == own_is_faster for m in late) / len(late)
+    assert majority > 0.85  # mostly the faster mode ...
+    assert any(m != own_is_faster for m in late)  # ... with a block of the other now and then
+
+
+def test_tuner_follows_a_change_of_load():
+    tuner = parallel.Tuner()
+    for run in range(400):
+        own, counted = tuner.choose()
+        if counted:
+            contended = run >= 150  # another process takes a core: BLAS's threads stall
+            slow = (not own) if contended else own
+            tuner.record(own, 0.040 if slow else 0.020)
+    assert tuner.best is True
 
 
 def test_a_traced_conv_step_gives_the_eager_numbers():
