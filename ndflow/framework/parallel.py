@@ -29,6 +29,7 @@ _BLOCKS_PER_THREAD = 2  # a stalled worker holds at most a small block
 
 _state = {"checked": False, "libraries": (), "pool": None}
 _local = threading.local()
+_active = [0]  # blas_owned contexts open in any thread: 0 keeps `matmul` to one check
 
 
 def _blas_libraries():
@@ -72,12 +73,14 @@ class blas_owned:  # noqa: N801 - used as a context manager, like a function
                 count = max(count, configured)
         _local.threads = count
         self._restore = restore
+        _active[0] += 1
         return self
 
     def __exit__(self, *exc):
         _local.depth -= 1
         if self._restore is not None:
             _local.threads = 1
+            _active[0] -= 1
             for library, configured in self._restore:
                 library.set_num_threads(configured)
         return False
@@ -152,6 +155,8 @@ def threads():
 def matmul(xp, a, b):
     """`a @ b` for 2-D arrays; large products are split into row blocks (or, when `a` has few
     rows, column blocks of `b`) computed by the caller and the worker threads."""
+    if not _active[0]:
+        return xp.matmul(a, b)
     count = threads()
     if count == 1 or a.ndim != 2 or b.ndim != 2 or xp.__name__ != "numpy":
         return xp.matmul(a, b)
@@ -265,7 +270,7 @@ def _pool(workers):
 def matmul_stack(xp, a, b):
     """`a @ b[i]` for every i: a 2-D `a` times a stack of matrices `b` (taps of a filter),
     the stack split across the threads."""
-    count = threads()
+    count = threads() if _active[0] else 1
     if count == 1 or a.ndim != 2 or b.ndim != 3 or xp.__name__ != "numpy" or len(b) < 2 or \
             2 * a.shape[0] * a.shape[1] * b.shape[2] * len(b) < _MIN_FLOPS:
         return xp.matmul(a, b)
@@ -276,6 +281,30 @@ def matmul_stack(xp, a, b):
 
     _pool(count - 1).run(block, len(b))
     return out
+
+
+def worth_splitting(op):
+    """Whether a graph op may do a product large enough to split (unknown shapes: yes)."""
+    if op.type not in SPLIT_OPS:
+        return False
+    if not all(t.shape.is_fully_defined() for t in (*op.inputs, *op.outputs)):
+        return True
+    if op.type == "MatMul":
+        (a0, a1), (b0, b1) = (t.shape.as_list() for t in op.inputs)
+        rows, inner = (a1, a0) if op.attrs.get("transpose_a") else (a0, a1)
+        cols = b0 if op.attrs.get("transpose_b") else b1
+        return 2 * rows * inner * cols >= _MIN_FLOPS
+    # a convolution: (output or output-gradient elements) x (filter taps x input depth)
+    if "BackpropFilter" in op.type:
+        gradient, filter_shape = op.inputs[2], op.outputs[0].shape
+    elif "BackpropInput" in op.type:
+        gradient, filter_shape = op.inputs[2], op.inputs[1].shape
+    else:
+        gradient, filter_shape = op.outputs[0], op.inputs[1].shape
+    taps = 1
+    for size in filter_shape.as_list()[:-1]:
+        taps *= size
+    return 2 * gradient.shape.num_elements() * taps >= _MIN_FLOPS
 
 
 # Ops whose kernels do their large products through `matmul` / `matmul_stack`: a plan with one

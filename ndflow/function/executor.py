@@ -100,7 +100,7 @@ class Plan:
         self._reuse_buffers(operations)
         # Plans with large products time BLAS's threads against ndflow's (framework/parallel.py)
         self._tuner = parallel.Tuner() if any(
-            step.op.type in parallel.SPLIT_OPS for step in steps) else None
+            parallel.worth_splitting(step.op) for step in steps) else None
 
     def _schedule_frees(self):
         """After each step, the slots whose last reader has run (never outputs or constants)."""

@@ -109,3 +109,18 @@ def test_a_traced_conv_step_gives_the_eager_numbers():
     traced = tf.function(step)(x)
     for a, b in zip(traced, eager):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=2e-4, atol=1e-3)
+
+
+def test_only_plans_with_large_products_are_tuned():
+    small = tf.function(lambda a, b: tf.nn.relu(tf.matmul(a, b)))
+    x = tf.ones([4, 4])
+    small(x, x)
+    assert small.get_concrete_function(x, x)._plan._tuner is None
+    large = tf.function(lambda a, b: tf.matmul(a, b, transpose_b=True))
+    y = tf.ones([512, 256])
+    large(y, y)  # 2 * 512 * 256 * 512 = 134 MFLOP
+    assert large.get_concrete_function(y, y)._plan._tuner is not None
+    conv = tf.function(lambda x, w: tf.nn.conv2d(x, w, 1, "SAME"))
+    images, filters = tf.ones([8, 32, 32, 32]), tf.ones([3, 3, 32, 64])  # 2*8*32*32*64*288 FLOP
+    conv(images, filters)
+    assert conv.get_concrete_function(images, filters)._plan._tuner is not None
