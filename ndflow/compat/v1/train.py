@@ -10,6 +10,7 @@ from ndflow.framework.tensor import IndexedSlices, convert_to_tensor
 from ndflow.ops import array as array_ops
 from ndflow.ops import math as math_ops
 from ndflow.ops import state as state_ops
+from ndflow.ops import training_ops
 from ndflow.variables import Variable
 
 
@@ -159,15 +160,14 @@ class AdamOptimizer(Optimizer):
         self._beta2_power = self._scalar("beta2_power", self._beta2)
 
     def _apply_dense(self, grad, var):
+        # TF's own fused kernel (ResourceApplyAdam), with its arithmetic and rounding
         dtype = var.dtype
         m, v = self._slot(var, "m"), self._slot(var, "v")
-        beta1, beta2 = _cast(self._beta1, dtype), _cast(self._beta2, dtype)
-        b1_power = _cast(self._beta1_power.value(), dtype)
-        b2_power = _cast(self._beta2_power.value(), dtype)
-        lr = _cast(self._lr, dtype) * math_ops.sqrt(1 - b2_power) / (1 - b1_power)
-        m_t = _value(m.assign(m * beta1 + grad * (1 - beta1)))
-        v_t = _value(v.assign(v * beta2 + math_ops.square(grad) * (1 - beta2)))
-        return var.assign_sub(lr * m_t / (math_ops.sqrt(v_t) + _cast(self._epsilon, dtype)))
+        return training_ops.apply_adam(
+            "ResourceApplyAdam", var, m, v, _cast(self._beta1_power.value(), dtype),
+            _cast(self._beta2_power.value(), dtype), _cast(self._lr, dtype),
+            _cast(self._beta1, dtype), _cast(self._beta2, dtype), _cast(self._epsilon, dtype),
+            _cast(grad, dtype))
 
     def _finish(self):
         graph = context.state.graph
