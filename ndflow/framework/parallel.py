@@ -152,22 +152,24 @@ def threads():
     return getattr(_local, "threads", 1) if getattr(_local, "depth", 0) else 1
 
 
-def matmul(xp, a, b):
-    """`a @ b` for 2-D arrays; large products are split into row blocks (or, when `a` has few
-    rows, column blocks of `b`) computed by the caller and the worker threads."""
+def matmul(xp, a, b, out=None):
+    """`a @ b` for 2-D arrays (into `out` when given); large products are split into row
+    blocks (or, when `a` has few rows, column blocks of `b`) computed by the caller and the
+    worker threads."""
     if not _active[0]:
-        return xp.matmul(a, b)
+        return xp.matmul(a, b, out=out)
     count = threads()
     if count == 1 or a.ndim != 2 or b.ndim != 2 or xp.__name__ != "numpy":
-        return xp.matmul(a, b)
+        return xp.matmul(a, b, out=out)
     rows, inner = a.shape
     cols = b.shape[1]
     if 2 * rows * inner * cols < _MIN_FLOPS:
-        return xp.matmul(a, b)
+        return xp.matmul(a, b, out=out)
     blocks = count * _BLOCKS_PER_THREAD
     if max(rows, cols) < 16 * blocks:
-        return xp.matmul(a, b)  # a long inner dimension only: partial sums measured slower
-    out = xp.empty((rows, cols), dtype=xp.result_type(a, b))
+        return xp.matmul(a, b, out=out)  # a long inner dimension only: partial sums were slower
+    if out is None:
+        out = xp.empty((rows, cols), dtype=xp.result_type(a, b))
     if rows >= cols:
         step = -(-rows // blocks)
 
@@ -281,6 +283,17 @@ def matmul_stack(xp, a, b):
 
     _pool(count - 1).run(block, len(b))
     return out
+
+
+def run_blocks(fn, count):
+    """Calls `fn(i)` for i in range(count) on the calling thread and ndflow's worker threads
+    (blocks taken from a shared counter); sequentially when not inside `blas_owned`."""
+    threads_here = threads()
+    if threads_here == 1 or count < 2:
+        for index in range(count):
+            fn(index)
+        return
+    _pool(threads_here - 1).run(fn, count)
 
 
 def worth_splitting(op):

@@ -11,6 +11,8 @@ replaced) outputs; `Rewriter` keeps the tensor replacements that a pass decides 
 - dead-code elimination: ops that neither feed an output nor have side effects go;
 - max-pool before ReLU: relu(x) -> max_pool becomes max_pool(x) -> relu, which gives the same
   numbers (the two commute) on a window-size-times smaller tensor, and its gradient ops with it;
+- convolution blocks: Conv2D -> BiasAdd [-> Relu] [-> MaxPool [-> Relu]] whose intermediate
+  results feed nothing else runs as one `_FusedConv2D` kernel, a few images at a time;
 - element-wise fusion: a chain of element-wise ops of one shape runs as one kernel writing into
   one buffer (`out=`), instead of allocating a temporary per op (with `jit_compile=True`).
 """
@@ -33,6 +35,8 @@ def optimize(graph, inputs, outputs, fuse=False):
     outputs = fold_constants(graph, outputs)
     outputs = eliminate_common_subexpressions(graph, outputs)
     outputs = pool_before_relu(graph, outputs)
+    outputs = eliminate_dead_code(graph, outputs)  # the consumers seen next must be live
+    outputs = fuse_conv_blocks(graph, outputs)
     if fuse:
         outputs = fuse_elementwise(graph, outputs)
     outputs = eliminate_dead_code(graph, outputs)
@@ -346,6 +350,68 @@ def pool_before_relu(graph, outputs):
             routed = _new_op(graph, grad_type, [features, pooled_first, masked], grad.attrs,
                              relu_grad)
             rewriter.replace(relu_grad.outputs[0], routed)
+    return rewriter.finish(outputs)
+
+
+# --- convolution blocks ---------------------------------------------------------------------
+
+def _only_consumer(tensor, consumers, fetched, op_type):
+    """The single op of `op_type` reading `tensor` (which nothing else reads), or None."""
+    users = consumers.get(id(tensor), [])
+    if id(tensor) in fetched or len(users) != 1 or users[0].type != op_type:
+        return None
+    return users[0] if list(users[0].inputs).count(tensor) == 1 else None
+
+
+def _fusable_conv(op):
+    if op.type != "Conv2D" or op.attrs.get("data_format") != "NHWC":
+        return False
+    x, w = op.inputs
+    if x.dtype not in (dtypes.float32, dtypes.float64) or w.shape.rank != 4 or \
+            x.shape.rank != 4:
+        return False
+    channels, in_depth = x.shape.as_list()[-1], w.shape.as_list()[-2]
+    return channels is not None and channels == in_depth  # not a grouped convolution
+
+
+def _fusable_pool(op):
+    attrs = op.attrs
+    return (attrs.get("data_format") == "NHWC" and attrs.get("padding") in ("SAME", "VALID")
+            and tuple(attrs.get("dilations", (1, 1, 1, 1))) == (1, 1, 1, 1))
+
+
+def fuse_conv_blocks(graph, outputs):
+    """Conv2D -> BiasAdd [-> Relu] [-> MaxPool [-> Relu]] -> one `_FusedConv2D` op when each
+    intermediate result has that one consumer (ops/fused_conv.py)."""
+    fetched = {id(t) for t in outputs if isinstance(t, SymbolicTensor)}
+    consumers = _consumers(graph)
+    rewriter = Rewriter(graph)
+    for conv in list(graph._operations):
+        if not _fusable_conv(conv):
+            continue
+        bias_add = _only_consumer(conv.outputs[0], consumers, fetched, "BiasAdd")
+        if bias_add is None or bias_add.inputs[0] is not conv.outputs[0] or \
+                bias_add.attrs.get("data_format", "NHWC") != "NHWC":
+            continue
+        last, relu, pool = bias_add, False, ()
+        following = _only_consumer(last.outputs[0], consumers, fetched, "Relu")
+        if following is not None:
+            last, relu = following, True
+        following = _only_consumer(last.outputs[0], consumers, fetched, "MaxPool")
+        if following is not None and _fusable_pool(following):
+            last = following
+            pool = (tuple(following.attrs["ksize"]), tuple(following.attrs["strides"]),
+                    following.attrs["padding"])
+            if not relu:
+                following = _only_consumer(last.outputs[0], consumers, fetched, "Relu")
+                if following is not None:
+                    last, relu = following, True
+        attrs = {name: conv.attrs[name] for name in
+                 ("strides", "padding", "explicit_paddings", "data_format", "dilations")}
+        attrs.update(relu=relu, pool=pool)
+        fused = _new_op(graph, "_FusedConv2D",
+                        [conv.inputs[0], conv.inputs[1], bias_add.inputs[1]], attrs, last)
+        rewriter.replace(last.outputs[0], fused)
     return rewriter.finish(outputs)
 
 

@@ -16,5 +16,5 @@ def _OP_MODULES():  # noqa: N802 - read by ndflow/__init__ only
 
     names = ["array", "reduce", "math", "manip", "indexing", "linalg", "linalg_ext", "conv", "pool",
              "random", "image", "control_flow", "tensor_array", "logging", "script", "check", "state", "nn", "strings",
-             "rnn_ops", "training_ops"]
+             "rnn_ops", "training_ops", "fused_conv"]
     return [importlib.import_module(f"ndflow.ops.{name}") for name in names]

@@ -188,3 +188,76 @@ def test_relu_feeding_something_else_stays_before_the_pool():
     np.testing.assert_array_equal(pooled.numpy(), fn(x)[0].numpy())
     types = [s.op.type for s in concrete._plan.steps]
     assert types.index("Relu") < types.index("MaxPool")
+
+
+# --- convolution blocks ----------------------------------------------------------------------
+
+def _conv_block(relu, pool, padding="VALID", pool_padding="VALID"):
+    rng = np.random.default_rng(12)
+    filters = tf.constant(rng.standard_normal((3, 3, 3, 8)).astype(np.float32))
+    bias = tf.constant(rng.standard_normal(8).astype(np.float32))
+
+    def block(x):
+        y = tf.nn.bias_add(tf.nn.conv2d(x, filters, 1, padding), bias)
+        if relu:
+            y = tf.nn.relu(y)
+        if pool:
+            y = tf.nn.max_pool2d(y, 2, 2, pool_padding)
+        return y
+
+    return block
+
+
+@pytest.mark.parametrize("relu, pool, padding, pool_padding", [
+    (True, True, "VALID", "VALID"), (True, True, "SAME", "SAME"), (False, True, "VALID", "SAME"),
+    (True, False, "SAME", "VALID"), (False, False, "VALID", "VALID")])
+@pytest.mark.parametrize("chunk_bytes", [None, 4096])  # default, and one image per chunk
+def test_conv_blocks_fuse_with_the_same_numbers(monkeypatch, relu, pool, padding, pool_padding,
+                                                chunk_bytes):
+    from ndflow.ops import conv
+
+    if chunk_bytes is not None:
+        monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk_bytes)
+    block = _conv_block(relu, pool, padding, pool_padding)
+    x = tf.constant(np.random.default_rng(13).standard_normal((5, 11, 9, 3)).astype(np.float32))
+    concrete = tf.function(block).get_concrete_function(x)
+    np.testing.assert_allclose(concrete(x).numpy(), block(x).numpy(), rtol=1e-5, atol=1e-5)
+    fused = [s.op for s in concrete._plan.steps if s.op.type == "_FusedConv2D"]
+    assert len(fused) == 1
+    assert fused[0].attrs["relu"] == relu and bool(fused[0].attrs["pool"]) == pool
+    assert not {"BiasAdd", "MaxPool", "Conv2D"} & {s.op.type for s in concrete._plan.steps}
+
+
+def test_fused_conv_blocks_split_chunks_across_threads(monkeypatch):
+    from ndflow.framework import parallel
+    from ndflow.ops import conv
+
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 4096)
+    block = _conv_block(True, True)
+    x = tf.constant(np.random.default_rng(14).standard_normal((9, 12, 12, 3)).astype(np.float32))
+    concrete = tf.function(block).get_concrete_function(x)
+    expected = block(x).numpy()
+    with parallel.blas_owned():
+        monkeypatch.setattr(parallel._local, "threads", 2)
+        result = concrete(x).numpy()
+    np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_training_graph_fuses_only_conv_and_bias():
+    rng = np.random.default_rng(15)
+    filters = tf.Variable(rng.standard_normal((3, 3, 3, 8)).astype(np.float32))
+    bias = tf.Variable(rng.standard_normal(8).astype(np.float32))
+    x = tf.constant(rng.standard_normal((4, 10, 10, 3)).astype(np.float32))
+
+    def step(x):
+        with tf.GradientTape() as tape:
+            y = tf.nn.max_pool2d(tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, filters, 1, "SAME"),
+                                                           bias)), 2, 2, "VALID")
+            loss = tf.reduce_sum(y * y)
+        return [loss] + tape.gradient(loss, [filters, bias])
+
+    concrete = tf.function(step).get_concrete_function(x)
+    for a, b in zip(concrete(x), step(x)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
+    fused = [s.op for s in concrete._plan.steps if s.op.type == "_FusedConv2D"]
+    assert len(fused) == 1 and fused[0].attrs["pool"] == () and not fused[0].attrs["relu"]

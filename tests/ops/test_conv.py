@@ -313,3 +313,24 @@ def test_against_live_tensorflow(fn, shapes, kwargs):
     expected = getattr(real.nn, fn)(*arrays, **kwargs).numpy()
     np.testing.assert_allclose(getattr(tf.nn, fn)(*arrays, **kwargs).numpy(), expected,
                                rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("padding, strides", [("VALID", 1), ("SAME", 2)])
+def test_batch_chunks_give_the_unchunked_numbers(monkeypatch, padding, strides):
+    from ndflow.ops import conv
+
+    rng = np.random.default_rng(21)
+    x = tf.constant(rng.standard_normal((7, 9, 8, 6)).astype(np.float32))
+    w = tf.constant(rng.standard_normal((3, 3, 6, 5)).astype(np.float32))
+
+    def run():
+        with tf.GradientTape() as tape:
+            tape.watch([x, w])
+            y = tf.nn.conv2d(x, w, strides, padding)
+            loss = tf.reduce_sum(y * tf.range(5, dtype=tf.float32))
+        return [y] + tape.gradient(loss, [x, w])
+
+    whole = run()
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)  # one image per chunk
+    for a, b in zip(run(), whole):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
