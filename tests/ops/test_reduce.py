@@ -386,3 +386,16 @@ def test_indexed_slices_densify_through_unsorted_segment_sum():
                               tf.constant([3, 2]))
     np.testing.assert_array_equal(tf.convert_to_tensor(sparse).numpy(),
                                   [[0, 0], [0, 0], [4, 6]])
+
+
+@pytest.mark.parametrize("ids_shape, segments", [((16, 25), 1000), ((400,), 3), ((7,), 7)])
+def test_unsorted_segment_sum_of_rows_matches_add_at(ids_shape, segments):
+    rng = np.random.default_rng(9)
+    data = rng.standard_normal(ids_shape + (8,)).astype(np.float32)
+    ids = rng.integers(-1, segments, size=ids_shape).astype(np.int32)  # -1 rows are dropped
+    result = tf.math.unsorted_segment_sum(data, ids, segments).numpy()
+    expected = np.zeros((segments, 8), np.float64)
+    keep = ids.reshape(-1) >= 0
+    np.add.at(expected, ids.reshape(-1)[keep], data.reshape(-1, 8)[keep].astype(np.float64))
+    assert result.dtype == np.float32 and result.shape == (segments, 8)
+    np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-5)
