@@ -516,10 +516,20 @@ _register_family(2, ("DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropInpu
 
 def get_sequence(value, n, channels_last, name):
     """TF's `_get_sequence`: an int or a list of 1, n or n + 2 ints -> the full n + 2 tuple."""
-    if value is None:
-        return (1,) * (n + 2)
     if isinstance(value, Tensor):
         value = value.numpy().tolist()
+    try:
+        return _sequence(tuple(value) if isinstance(value, list) else value, n,
+                         channels_last, name)
+    except (TypeError, ValueError):  # unhashable (an array), or an error to report as given
+        return _sequence.__wrapped__(value, n, channels_last, name)
+
+
+@functools.lru_cache(maxsize=256)
+def _sequence(value, n, channels_last, name):
+    """get_sequence on a hashable value (a layer passes the same strides every call)."""
+    if value is None:
+        return (1,) * (n + 2)
     values = [int(value)] if isinstance(value, int) else [int(v) for v in value]
     if len(values) == n + 2:
         return tuple(values)
