@@ -269,22 +269,6 @@ def _pool(workers):
     return pool
 
 
-def matmul_stack(xp, a, b):
-    """`a @ b[i]` for every i: a 2-D `a` times a stack of matrices `b` (taps of a filter),
-    the stack split across the threads."""
-    count = threads() if _active[0] else 1
-    if count == 1 or a.ndim != 2 or b.ndim != 3 or xp.__name__ != "numpy" or len(b) < 2 or \
-            2 * a.shape[0] * a.shape[1] * b.shape[2] * len(b) < _MIN_FLOPS:
-        return xp.matmul(a, b)
-    out = xp.empty((len(b), a.shape[0], b.shape[2]), dtype=xp.result_type(a, b))
-
-    def block(i):
-        xp.matmul(a, b[i], out=out[i])
-
-    _pool(count - 1).run(block, len(b))
-    return out
-
-
 def run_blocks(fn, count):
     """Calls `fn(i)` for i in range(count) on the calling thread and ndflow's worker threads
     (blocks taken from a shared counter); sequentially when not inside `blas_owned`."""
@@ -320,7 +304,7 @@ def worth_splitting(op):
     return 2 * gradient.shape.num_elements() * taps >= _MIN_FLOPS
 
 
-# Ops whose kernels do their large products through `matmul` / `matmul_stack`: a plan with one
+# Ops whose kernels do their large products through `matmul`: a plan with one
 # of them runs under `blas_owned`.
 SPLIT_OPS = frozenset([
     "MatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Conv3D",

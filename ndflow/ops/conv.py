@@ -306,19 +306,13 @@ def conv_input_grad(xp, x_shape, w, dy, geo):
         taps = math.prod(geo.window)
         slices = tap_slices(geo.window, geo.strides, geo.dilations, geo.out)
         if groups == 1:
-            # Tap-major (taps, rows, C): each tap's block is contiguous for the col2im adds
-            # (measured ~1.4x faster than slicing a (rows, taps * C) product); a few images
-            # at a time, so the blocks are still in cache when they are added.
+            # One product per tap, added into dx while it is still in cache (measured 1.2x
+            # faster than one batched product of every tap, 1.6x than a (rows, taps * C)
+            # product sliced per tap).
             w_taps = w.reshape(taps, w.shape[-2], w.shape[-1]).transpose(0, 2, 1)
-            positions = math.prod(geo.out)
-            for start, stop in _batch_chunks(dy.shape[0], taps * positions * last[-1] *
-                                             dx.dtype.itemsize):
-                blocks = parallel.matmul_stack(
-                    xp, dy2[start * positions:stop * positions], w_taps).reshape(
-                    taps, stop - start, *geo.out, last[-1])
-                part = dx[start:stop]
-                for number, (_, index) in enumerate(slices):
-                    part[index] += blocks[number]
+            for number, (_, index) in enumerate(slices):
+                dx[index] += parallel.matmul(xp, dy2, w_taps[number]).reshape(
+                    dy.shape[0], *geo.out, last[-1])
         else:
             dyg = dy2.reshape(rows, groups, dy.shape[-1] // groups).transpose(1, 0, 2)
             dcols = xp.matmul(dyg, _filter_matrix(w, groups).transpose(0, 2, 1))

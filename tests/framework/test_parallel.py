@@ -34,14 +34,6 @@ def test_split_matmul_equals_numpy(two_threads, shape_a, shape_b):
     np.testing.assert_allclose(transposed, result, rtol=1e-6, atol=1e-5)
 
 
-def test_split_matmul_stack_equals_numpy(two_threads):
-    rng = np.random.default_rng(2)
-    a = rng.standard_normal((7744, 64)).astype(np.float32)
-    b = rng.standard_normal((9, 64, 32)).astype(np.float32)
-    np.testing.assert_allclose(parallel.matmul_stack(np, a, b), np.matmul(a, b), rtol=1e-5,
-                               atol=1e-4)
-
-
 def test_an_error_in_a_block_reaches_the_caller(two_threads):
     def block(i):
         if i == 3:
