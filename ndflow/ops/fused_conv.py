@@ -106,4 +106,3 @@ class FusedConv2D:
             for number in range(len(chunks)):
                 run_chunk(number, lambda a, b, out: parallel.matmul(xp, a, b, out=out))
         return out
-
