@@ -14,7 +14,7 @@ Variables are never written in place: each update gives the variable and its slo
 so a value read earlier in the step keeps its contents.
 """
 
-from ndflow.framework import context, errors, op_registry
+from ndflow.framework import context, errors, op_registry, parallel
 from ndflow.framework.device import array_namespace
 from ndflow.framework.op_registry import execute, primitive
 from ndflow.framework.tensor import convert_to_tensor
@@ -40,25 +40,47 @@ def _adam_arrays(xp, op_name, var, m, v, beta1_power, beta2_power, lr, one_minus
     beta1_power, beta2_power, lr, one_minus_beta1, one_minus_beta2, epsilon = scalars
     one = dtype.type(1)
     alpha = lr * xp.sqrt(one - beta2_power) / (one - beta1_power)
-    grad = grad.astype(dtype, copy=False)
-    new_m = xp.subtract(grad, m)
-    new_m *= one_minus_beta1
-    new_m += m
-    new_v = xp.square(grad)
-    new_v -= v
-    new_v *= one_minus_beta2
-    new_v += v
-    denominator = xp.sqrt(new_v)
-    denominator += epsilon
-    if beta1 is None:
-        step = new_m * alpha
+    if beta1 is not None:
+        beta1 = xp.asarray(beta1).astype(dtype, copy=False)
+    flat = [a.reshape(-1) for a in (var, m, v, grad.astype(dtype, copy=False))]
+    outputs = [xp.empty(var.shape, dtype) for _ in range(3)]
+    new_flat = [a.reshape(-1) for a in outputs]
+
+    def update(part):
+        var_, m_, v_, g = (a[part] for a in flat)
+        new_var, new_m, new_v = (a[part] for a in new_flat)
+        xp.subtract(g, m_, out=new_m)
+        new_m *= one_minus_beta1
+        new_m += m_
+        xp.square(g, out=new_v)
+        new_v -= v_
+        new_v *= one_minus_beta2
+        new_v += v_
+        denominator = xp.sqrt(new_v)
+        denominator += epsilon
+        if beta1 is None:
+            xp.multiply(new_m, alpha, out=new_var)
+        else:
+            xp.multiply(g, one_minus_beta1, out=new_var)
+            new_var += beta1 * new_m
+            new_var *= alpha
+        new_var /= denominator
+        xp.subtract(var_, new_var, out=new_var)
+
+    size = var.size
+    threads = parallel.threads()
+    if threads > 1 and size >= _PARALLEL_MIN:
+        # ndflow owns the threads (framework/parallel.py): blocks of the arrays on each
+        # (sqrt and divide keep this partly compute-bound: 2.25 -> 1.6 ms for an MLP's Adam)
+        step = -(-size // (2 * threads))
+        parallel.run_blocks(lambda i: update(slice(i * step, (i + 1) * step)),
+                            -(-size // step))
     else:
-        step = grad * one_minus_beta1
-        step += xp.asarray(beta1).astype(dtype, copy=False) * new_m
-        step *= alpha
-    step /= denominator
-    new_var = xp.subtract(var, step, out=step)
-    return new_var, new_m, new_v
+        update(slice(None))
+    return outputs
+
+
+_PARALLEL_MIN = 1 << 16  # elements: below, one thread (a split costs ~50 us)
 
 
 def _set(handles, arrays):

@@ -107,3 +107,20 @@ def test_resource_apply_adam_nesterov():
     alpha = 0.1 * np.sqrt(1 - 0.998) / (1 - 0.81)
     expected = np.array([1.0, -1.0]) - (grad * 0.1 + 0.9 * m_t) * alpha / (np.sqrt(v_t) + 1e-8)
     np.testing.assert_allclose(var.numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("nesterov", [None, 0.9])
+def test_adam_blocks_on_several_threads_give_the_same_bits(monkeypatch, nesterov):
+    from ndflow.framework import parallel
+    from ndflow.ops import training_ops
+
+    rng = np.random.default_rng(6)
+    var, m, v, grad = (rng.standard_normal((300, 250)).astype(np.float32) for _ in range(4))
+    v = np.abs(v)
+    scalars = [np.float32(s) for s in (0.9, 0.999, 0.01, 0.1, 0.001, 1e-7)]
+    single = training_ops._adam_arrays(np, "op", var, m, v, *scalars, grad, nesterov)
+    monkeypatch.setattr(parallel._local, "depth", 1, raising=False)
+    monkeypatch.setattr(parallel._local, "threads", 2, raising=False)
+    split = training_ops._adam_arrays(np, "op", var, m, v, *scalars, grad, nesterov)
+    for a, b in zip(single, split):
+        np.testing.assert_array_equal(a, b)
