@@ -7,17 +7,21 @@ spins until the descheduled one gets its time slice back: measured here, a seed-
 step went from 25 ms to 100-300 ms with one other busy process, while TensorFlow (whose thread
 pool lets the calling thread take over queued work) lost about a third.
 
-While a graph plan that does large products runs (`blas_owned`), ndflow splits each product of
-100 MFLOP or more into blocks itself, with the BLAS library set to one thread for that product:
-the calling thread and the worker threads take blocks from a shared counter, so when a worker
-is not scheduled the caller simply does its blocks (no thread waits for one that has not
-started). Smaller products are memory-bound on this kind of machine (two threads of ours gained
-nothing there, BLAS's own threads ~25%), so they go to BLAS as configured. The number of threads
-is the one the BLAS library is configured with, so `OPENBLAS_NUM_THREADS` (or `MKL_NUM_THREADS`,
-...) keeps deciding how many cores ndflow uses, and the library's setting is restored after
-each split product. This needs the `threadpoolctl` package (ndflow's `fast` extra, also
-installed with scikit-learn); without it, or with `NDFLOW_BLAS_THREADS=blas`, BLAS runs every
-product with its own threads. Eager ops always leave BLAS threading alone.
+So a graph plan with large products (`worth_splitting`) has a `Tuner` that times whole runs
+in two modes and keeps the faster, re-checking now and then: BLAS's own threads as configured,
+or ndflow's own (`blas_owned`): BLAS set to one thread for the run, each product of 20 MFLOP or
+more split into row (or column) blocks that the calling thread and the worker threads take from
+a shared counter, so when a worker is not scheduled the caller simply does its blocks (no
+thread waits for one that has not started). Kernels with other parallel work (fused conv
+chunks, large Adam updates) use the same threads through `run_blocks` in that mode. Measured
+with one other busy process: ~40 ms per seed-CNN step in ndflow's mode against ~100 ms in
+BLAS's; idle, the two are within noise, so the tuner's choice there hardly matters.
+
+The number of threads is the one the BLAS library is configured with, so `OPENBLAS_NUM_THREADS`
+(or `MKL_NUM_THREADS`, ...) keeps deciding how many cores ndflow uses, and the library's setting
+is restored when the run ends. This needs the `threadpoolctl` package (ndflow's `fast` extra,
+also installed with scikit-learn); without it, or with `NDFLOW_BLAS_THREADS=blas`, BLAS runs
+every product with its own threads. Eager ops always leave BLAS threading alone.
 """
 
 import itertools
@@ -153,9 +157,9 @@ def threads():
 
 
 def matmul(xp, a, b, out=None):
-    """`a @ b` for 2-D arrays (into `out` when given); large products are split into row
-    blocks (or, when `a` has few rows, column blocks of `b`) computed by the caller and the
-    worker threads."""
+    """`a @ b` for 2-D arrays (into `out` when given); inside `blas_owned`, products of
+    `_MIN_FLOPS` or more are split into row blocks (or, when `a` has few rows, column blocks
+    of `b`) computed by the caller and the worker threads."""
     if not _active[0]:
         return xp.matmul(a, b, out=out)
     count = threads()
