@@ -296,6 +296,10 @@ def worth_splitting(op):
         cols = b0 if op.attrs.get("transpose_b") else b1
         return 2 * rows * inner * cols >= _MIN_FLOPS
     # a convolution: (output or output-gradient elements) x (filter taps x input depth)
+    if op.type == "_FusedConv2D":  # its output may be pooled: count the input's positions
+        x_shape, w_shape = (t.shape.as_list() for t in op.inputs[:2])
+        return 2 * (x_shape[0] * x_shape[1] * x_shape[2]) * w_shape[0] * w_shape[1] * \
+            w_shape[2] * w_shape[3] >= _MIN_FLOPS
     if "BackpropFilter" in op.type:
         gradient, filter_shape = op.inputs[2], op.outputs[0].shape
     elif "BackpropInput" in op.type:
@@ -308,10 +312,10 @@ def worth_splitting(op):
     return 2 * gradient.shape.num_elements() * taps >= _MIN_FLOPS
 
 
-# Ops whose kernels do their large products through `matmul`: a plan with one
-# of them runs under `blas_owned`.
+# Ops whose kernels do their large products through `matmul` (a plan with one of them gets a
+# `Tuner`)
+# (grouped and depthwise convolutions do theirs as batched products, not split).
 SPLIT_OPS = frozenset([
     "MatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Conv3D",
-    "Conv3DBackpropInputV2", "Conv3DBackpropFilterV2", "DepthwiseConv2dNative",
-    "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter",
+    "Conv3DBackpropInputV2", "Conv3DBackpropFilterV2", "_FusedConv2D",
 ])

@@ -17,7 +17,7 @@ import math
 
 from ndflow.framework import dtypes, errors
 from ndflow.framework.op_registry import Spec, primitive
-from ndflow.ops import conv as conv_ops
+from ndflow.ops import conv_kernels
 from ndflow.ops import pool as pool_ops
 
 _FLOATS = frozenset([dtypes.float32, dtypes.float64])
@@ -25,7 +25,7 @@ _CONV_ATTRS = ("strides", "padding", "explicit_paddings", "data_format", "dilati
 
 
 def _conv_geometry(x_shape, w_shape, attrs):
-    return conv_ops.conv_geometry("_FusedConv2D", 2, x_shape, w_shape, tuple(attrs["strides"]),
+    return conv_kernels.conv_geometry("_FusedConv2D", 2, x_shape, w_shape, tuple(attrs["strides"]),
                                   attrs["padding"], tuple(attrs["explicit_paddings"]),
                                   attrs["data_format"], tuple(attrs["dilations"]))
 
@@ -53,7 +53,7 @@ class FusedConv2D:
         geo = _conv_geometry(x.shape, w.shape, attrs)
         batch = None if x.shape is None else x.shape[0]
         depth = None if w.shape is None else w.shape[-1]
-        shape = conv_ops.output_shape(geo, batch, depth)
+        shape = conv_kernels.output_shape(geo, batch, depth)
         if pool:
             shape = pool_ops._out_shape(_pool_geometry(shape, pool), shape, 2)
         return Spec(shape, x.dtype)
@@ -76,13 +76,13 @@ class FusedConv2D:
             return out
         matrix = w.reshape(-1, depth)
         per_image = positions * (matrix.shape[0] + depth) * x.dtype.itemsize
-        chunks = conv_ops._batch_chunks(batch, per_image)
-        parallel = conv_ops.parallel
+        chunks = conv_kernels._batch_chunks(batch, per_image)
+        parallel = conv_kernels.parallel
         threads = parallel.threads()
 
         def run_chunk(number, matmul=xp.matmul):
             start, stop = chunks[number]
-            cols = conv_ops._im2col(xp, x[start:stop], geo)
+            cols = conv_kernels._im2col(xp, x[start:stop], geo)
             if pool:
                 target = xp.empty((cols.shape[0], depth), dtype=out.dtype)
             else:

@@ -5,7 +5,7 @@ Kernels loop over window taps only (never pixels), each tap a strided view of th
 TF semantics kept: the max-pool gradient goes to the FIRST maximum of each window in row-major
 window order (an equality mask would also feed every tied maximum, badly wrong on flat zero
 backgrounds); SAME average pooling divides by the number of real (unpadded) elements. Padding
-arithmetic and attribute checks are shared with `conv.py`.
+arithmetic and attribute checks are shared with the convolutions (`conv_kernels.py`).
 """
 
 import functools
@@ -16,6 +16,7 @@ from ndflow.framework.op_registry import Spec, execute, primitive
 from ndflow.framework.tensor import convert_to_tensor
 from ndflow.ops import array as array_ops
 from ndflow.ops import conv as conv_ops
+from ndflow.ops import conv_kernels
 from ndflow.ops import manip
 
 _ATTRS = ("ksize", "strides", "padding", "explicit_paddings", "data_format", "dilations")
@@ -26,7 +27,7 @@ _ATTRS = ("ksize", "strides", "padding", "explicit_paddings", "data_format", "di
 @functools.lru_cache(maxsize=1024)
 def pool_geometry(op_name, n, x_shape, ksize, strides, padding, explicit_paddings, data_format,
                   dilations, allow_explicit):
-    """Validates a pooling op's input shape and attrs and returns its conv.Geometry.
+    """Validates a pooling op's input shape and attrs and returns its conv_kernels.Geometry.
 
     `dilations` is an ndflow attribute (TF's pool ops have none): tf.nn.pool's dilated VALID
     pooling runs as one op instead of TF's space_to_batch rewrite; it is all ones otherwise.
@@ -36,19 +37,19 @@ def pool_geometry(op_name, n, x_shape, ksize, strides, padding, explicit_padding
         raise errors.InvalidArgumentError(
             f"{op_name}: input must be {n + 2}-dimensional ({n} spatial dimensions), got shape "
             f"{list(x_shape)}")
-    last = conv_ops.check_format(op_name, data_format, n)
-    window = conv_ops.check_window_attr(op_name, "ksize", ksize, n, last, "pooling windows")
-    stride = conv_ops.check_window_attr(op_name, "strides", strides, n, last)
-    dilation = conv_ops.check_window_attr(op_name, "dilations", dilations, n, last)
-    pairs = conv_ops.check_padding(op_name, padding, explicit_paddings, n, last, allow_explicit)
+    last = conv_kernels.check_format(op_name, data_format, n)
+    window = conv_kernels.check_window_attr(op_name, "ksize", ksize, n, last, "pooling windows")
+    stride = conv_kernels.check_window_attr(op_name, "strides", strides, n, last)
+    dilation = conv_kernels.check_window_attr(op_name, "dilations", dilations, n, last)
+    pairs = conv_kernels.check_padding(op_name, padding, explicit_paddings, n, last, allow_explicit)
     sizes = x_shape[1:-1] if last else x_shape[2:]
     out, pads = [], []
     for i in range(n):
-        size, pad = conv_ops.output_size(op_name, sizes[i], window[i], stride[i], dilation[i],
+        size, pad = conv_kernels.output_size(op_name, sizes[i], window[i], stride[i], dilation[i],
                                          padding, pairs[i])
         out.append(size)
         pads.append(pad)
-    return conv_ops.Geometry(last, stride, dilation, window, tuple(pads), tuple(out), None)
+    return conv_kernels.Geometry(last, stride, dilation, window, tuple(pads), tuple(out), None)
 
 
 def _geometry(op_name, n, x_shape, attrs, allow_explicit):
@@ -61,7 +62,7 @@ def _geometry(op_name, n, x_shape, attrs, allow_explicit):
 def _out_shape(geo, x_shape, n):
     x_shape = (None,) * (n + 2) if x_shape is None else x_shape
     channels = x_shape[-1] if geo.channels_last else x_shape[1]
-    return conv_ops.output_shape(geo, x_shape[0], channels)
+    return conv_kernels.output_shape(geo, x_shape[0], channels)
 
 
 # --- kernels (channels-last inside) ----------------------------------------------------------
@@ -74,10 +75,10 @@ def _lowest(xp, dtype):
 
 def _taps(xp, x, geo, fill):
     """The padded channels-last input and its (tap index, slice) list, in row-major order."""
-    x = conv_ops._to_last(xp, x, geo.channels_last)
+    x = conv_kernels._to_last(xp, x, geo.channels_last)
     if any(p != (0, 0) for p in geo.pads):
         x = xp.pad(x, [(0, 0), *geo.pads, (0, 0)], constant_values=fill)
-    taps = list(conv_ops.tap_slices(geo.window, geo.strides, geo.dilations, geo.out))
+    taps = list(conv_kernels.tap_slices(geo.window, geo.strides, geo.dilations, geo.out))
     return x, taps
 
 
@@ -88,12 +89,12 @@ def _empty(geo, x):
 def max_pool_kernel(xp, x, geo):
     if _empty(geo, x):
         shape = (x.shape[0], *geo.out, x.shape[-1 if geo.channels_last else 1])
-        return conv_ops._from_last(xp, xp.zeros(shape, x.dtype), geo.channels_last)
+        return conv_kernels._from_last(xp, xp.zeros(shape, x.dtype), geo.channels_last)
     padded, taps = _taps(xp, x, geo, _lowest(xp, x.dtype))
     out = padded[taps[0][1]].copy()
     for _, index in taps[1:]:
         xp.maximum(out, padded[index], out=out)
-    return conv_ops._from_last(xp, out, geo.channels_last)
+    return conv_kernels._from_last(xp, out, geo.channels_last)
 
 
 def first_argmax(xp, x, geo):
@@ -115,7 +116,7 @@ def _first_max_taps(xp, x, y, geo):
     comparison per tap against the known maximum (later taps written first, so the earliest
     matching tap wins), instead of recomputing the maximum."""
     padded, taps = _taps(xp, x, geo, _lowest(xp, x.dtype))
-    y = conv_ops._to_last(xp, y, geo.channels_last)
+    y = conv_kernels._to_last(xp, y, geo.channels_last)
     choice = xp.zeros(y.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
     for number in range(len(taps) - 1, -1, -1):
         xp.putmask(choice, padded[taps[number][1]] == y, number)
@@ -146,51 +147,50 @@ def _route_to_first_max(xp, padded, y, dy, dx, taps):
             xp.logical_or(taken, hit, out=taken)
 
 
-def max_pool_grad_kernel(xp, x, dy, geo, y=None):
-    """Routes each window's gradient to its first maximum (overlapping windows add up)."""
+def _route_by_choice(xp, x, y, dy, geo):
+    """Any windows (overlapping ones add up): the tap number of each window's first maximum,
+    then each tap's gradient added into its slice of the padded dx. `x` and `y` in the op's
+    layout, `dy` channels-last; returns the padded channels-last dx."""
+    choice, padded_shape, taps = _first_max_taps(xp, x, y, geo)
+    dx = xp.zeros(padded_shape, dtype=dy.dtype)
+    zero = xp.zeros((), dtype=dy.dtype)
+    for number, (_, index) in enumerate(taps):
+        dx[index] += xp.where(choice == number, dy, zero)
+    return dx
+
+
+def max_pool_grad_kernel(xp, x, dy, geo, y):
+    """Routes each window's gradient (`dy`) to the window's first maximum, given the pooled
+    maxima `y` (overlapping windows add up)."""
     if _empty(geo, x):
         return xp.zeros_like(x)
-    dy = conv_ops._to_last(xp, dy, geo.channels_last)
-    non_overlapping = all(s >= (k - 1) * d + 1
-                          for s, k, d in zip(geo.strides, geo.window, geo.dilations))
-    if y is not None and non_overlapping:
+    dy = conv_kernels._to_last(xp, dy, geo.channels_last)
+    if all(s >= (k - 1) * d + 1 for s, k, d in zip(geo.strides, geo.window, geo.dilations)):
         padded, taps = _taps(xp, x, geo, _lowest(xp, x.dtype))
-        y = conv_ops._to_last(xp, y, geo.channels_last)
         if _tiles_exactly(geo, padded.shape):
             dx = xp.empty(padded.shape, dtype=dy.dtype)  # every element is written below
         else:
             dx = xp.zeros(padded.shape, dtype=dy.dtype)
-        _route_to_first_max(xp, padded, y, dy, dx, taps)
-        padded_shape = padded.shape
+        _route_to_first_max(xp, padded, conv_kernels._to_last(xp, y, geo.channels_last), dy, dx,
+                            taps)
     else:
-        if y is not None:
-            choice, padded_shape, taps = _first_max_taps(xp, x, y, geo)
-        else:
-            _, choice, padded_shape, taps = first_argmax(xp, x, geo)
-        dx = xp.zeros(padded_shape, dtype=dy.dtype)
-        if non_overlapping:
-            for number, (_, index) in enumerate(taps):
-                xp.multiply(dy, choice == number, out=dx[index])
-        else:
-            zero = xp.zeros((), dtype=dy.dtype)
-            for number, (_, index) in enumerate(taps):
-                dx[index] += xp.where(choice == number, dy, zero)
-    sizes = padded_shape[1:-1]
+        dx = _route_by_choice(xp, x, y, dy, geo)
+    sizes = dx.shape[1:-1]
     crop = tuple(slice(b, size - a) for (b, a), size in zip(geo.pads, sizes))
-    return conv_ops._from_last(xp, dx[(slice(None), *crop)], geo.channels_last)
+    return conv_kernels._from_last(xp, dx[(slice(None), *crop)], geo.channels_last)
 
 
 def max_pool_grad_grad_kernel(xp, x, ddx, geo):
     """Picks, for each window, the entry of `ddx` at the window's first maximum."""
     shape = (x.shape[0], *geo.out, x.shape[-1 if geo.channels_last else 1])
     if _empty(geo, x):
-        return conv_ops._from_last(xp, xp.zeros(shape, ddx.dtype), geo.channels_last)
+        return conv_kernels._from_last(xp, xp.zeros(shape, ddx.dtype), geo.channels_last)
     _, choice, _, taps = first_argmax(xp, x, geo)
     padded, _ = _taps(xp, ddx, geo, 0)
     out = xp.zeros(choice.shape, dtype=ddx.dtype)
     for number, (_, index) in enumerate(taps):
         xp.copyto(out, padded[index], where=choice == number)
-    return conv_ops._from_last(xp, out, geo.channels_last)
+    return conv_kernels._from_last(xp, out, geo.channels_last)
 
 
 def _counts(xp, geo, sizes, dtype):
@@ -208,16 +208,16 @@ def _counts(xp, geo, sizes, dtype):
 
 def avg_pool_kernel(xp, x, geo):
     dtype = x.dtype
-    work = conv_ops._compute_type(xp, dtype)
+    work = conv_kernels._compute_type(xp, dtype)
     shape = (x.shape[0], *geo.out, x.shape[-1 if geo.channels_last else 1])
     if _empty(geo, x):
-        return conv_ops._from_last(xp, xp.zeros(shape, dtype), geo.channels_last)
+        return conv_kernels._from_last(xp, xp.zeros(shape, dtype), geo.channels_last)
     padded, taps = _taps(xp, x.astype(work, copy=False), geo, 0)
     total = padded[taps[0][1]].copy()
     for _, index in taps[1:]:
         total += padded[index]
     total /= _counts(xp, geo, _sizes(x, geo), work)
-    return conv_ops._from_last(xp, total.astype(dtype, copy=False), geo.channels_last)
+    return conv_kernels._from_last(xp, total.astype(dtype, copy=False), geo.channels_last)
 
 
 def _sizes(x_shape, geo):
@@ -228,20 +228,20 @@ def _sizes(x_shape, geo):
 def avg_pool_grad_kernel(xp, x_shape, dy, geo):
     """Spreads each window's gradient evenly over its real elements."""
     dtype = dy.dtype
-    work = conv_ops._compute_type(xp, dtype)
+    work = conv_kernels._compute_type(xp, dtype)
     sizes = _sizes(x_shape, geo)
     batch = x_shape[0]
     channels = x_shape[-1] if geo.channels_last else x_shape[1]
     padded_sizes = [size + sum(pad) for size, pad in zip(sizes, geo.pads)]
     dx = xp.zeros((batch, *padded_sizes, channels), dtype=work)
     if math.prod(geo.out) and dx.size:
-        share = conv_ops._to_last(xp, dy, geo.channels_last).astype(work)
+        share = conv_kernels._to_last(xp, dy, geo.channels_last).astype(work)
         share /= _counts(xp, geo, sizes, work)
-        for _, index in conv_ops.tap_slices(geo.window, geo.strides, geo.dilations, geo.out):
+        for _, index in conv_kernels.tap_slices(geo.window, geo.strides, geo.dilations, geo.out):
             dx[index] += share
     crop = tuple(slice(b, b + size) for (b, _), size in zip(geo.pads, sizes))
     dx = dx[(slice(None), *crop)].astype(dtype, copy=False)
-    return conv_ops._from_last(xp, dx, geo.channels_last)
+    return conv_kernels._from_last(xp, dx, geo.channels_last)
 
 
 # --- primitives ------------------------------------------------------------------------------

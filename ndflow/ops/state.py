@@ -28,12 +28,17 @@ class ReadVariableOp:
         return Spec(shape, dtype)
 
     def kernel(xp, handle, dtype, shape):
-        array = handle._array
-        if array is None:
-            raise errors.FailedPreconditionError(
-                f"ReadVariableOp: could not read variable '{handle._name}': it is uninitialized "
-                f"(run its initializer, e.g. tf.compat.v1.global_variables_initializer())")
-        return array
+        return initialized_array(handle, "ReadVariableOp")
+
+
+def initialized_array(handle, op_name):
+    """The array of the variable behind a resource handle; TF's error when it has no value."""
+    array = handle._array
+    if array is None:
+        raise errors.FailedPreconditionError(
+            f"{op_name}: could not read variable '{handle._name}': it is uninitialized "
+            f"(run its initializer, e.g. tf.compat.v1.global_variables_initializer())")
+    return array
 
 
 def read_variable(variable):

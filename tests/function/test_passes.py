@@ -214,10 +214,10 @@ def _conv_block(relu, pool, padding="VALID", pool_padding="VALID"):
 @pytest.mark.parametrize("chunk_bytes", [None, 4096])  # default, and one image per chunk
 def test_conv_blocks_fuse_with_the_same_numbers(monkeypatch, relu, pool, padding, pool_padding,
                                                 chunk_bytes):
-    from ndflow.ops import conv
+    from ndflow.ops import conv_kernels
 
     if chunk_bytes is not None:
-        monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(conv_kernels, "_CHUNK_BYTES", chunk_bytes)
     block = _conv_block(relu, pool, padding, pool_padding)
     x = tf.constant(np.random.default_rng(13).standard_normal((5, 11, 9, 3)).astype(np.float32))
     concrete = tf.function(block).get_concrete_function(x)
@@ -230,9 +230,9 @@ def test_conv_blocks_fuse_with_the_same_numbers(monkeypatch, relu, pool, padding
 
 def test_fused_conv_blocks_split_chunks_across_threads(monkeypatch):
     from ndflow.framework import parallel
-    from ndflow.ops import conv
+    from ndflow.ops import conv_kernels
 
-    monkeypatch.setattr(conv, "_CHUNK_BYTES", 4096)
+    monkeypatch.setattr(conv_kernels, "_CHUNK_BYTES", 4096)
     block = _conv_block(True, True)
     x = tf.constant(np.random.default_rng(14).standard_normal((9, 12, 12, 3)).astype(np.float32))
     concrete = tf.function(block).get_concrete_function(x)

@@ -317,7 +317,7 @@ def test_against_live_tensorflow(fn, shapes, kwargs):
 
 @pytest.mark.parametrize("padding, strides", [("VALID", 1), ("SAME", 2)])
 def test_batch_chunks_give_the_unchunked_numbers(monkeypatch, padding, strides):
-    from ndflow.ops import conv
+    from ndflow.ops import conv_kernels
 
     rng = np.random.default_rng(21)
     x = tf.constant(rng.standard_normal((7, 9, 8, 6)).astype(np.float32))
@@ -331,6 +331,6 @@ def test_batch_chunks_give_the_unchunked_numbers(monkeypatch, padding, strides):
         return [y] + tape.gradient(loss, [x, w])
 
     whole = run()
-    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)  # one image per chunk
+    monkeypatch.setattr(conv_kernels, "_CHUNK_BYTES", 1)  # one image per chunk
     for a, b in zip(run(), whole):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
