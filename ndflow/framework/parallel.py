@@ -296,7 +296,7 @@ def worth_splitting(op):
         cols = b0 if op.attrs.get("transpose_b") else b1
         return 2 * rows * inner * cols >= _MIN_FLOPS
     # a convolution: (output or output-gradient elements) x (filter taps x input depth)
-    if op.type == "_FusedConv2D":  # its output may be pooled: count the input's positions
+    if op.type.startswith("_FusedConv2D"):  # its output may be pooled: count the input's positions
         x_shape, w_shape = (t.shape.as_list() for t in op.inputs[:2])
         return 2 * (x_shape[0] * x_shape[1] * x_shape[2]) * w_shape[0] * w_shape[1] * \
             w_shape[2] * w_shape[3] >= _MIN_FLOPS
@@ -318,4 +318,5 @@ def worth_splitting(op):
 SPLIT_OPS = frozenset([
     "MatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Conv3D",
     "Conv3DBackpropInputV2", "Conv3DBackpropFilterV2", "_FusedConv2D",
+    "_FusedConv2DWithChoice",
 ])

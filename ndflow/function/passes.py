@@ -13,6 +13,13 @@ replaced) outputs; `Rewriter` keeps the tensor replacements that a pass decides 
   numbers (the two commute) on a window-size-times smaller tensor, and its gradient ops with it;
 - convolution blocks: Conv2D -> BiasAdd [-> Relu] [-> MaxPool [-> Relu]] whose intermediate
   results feed nothing else runs as one `_FusedConv2D` kernel, a few images at a time;
+- training conv blocks: a fused conv whose output feeds only a max pooling and that pooling's
+  gradients becomes `_FusedConv2DWithChoice` (conv, bias, pool [, ReLU], and each window's
+  first-maximum tap) with `_MaxPoolGradByChoice` as the gradient: the unpooled activation is
+  neither written out nor read back;
+- bias gradient through max pooling: BiasAddGrad(MaxPoolGrad(.., dy)) is BiasAddGrad(dy)
+  (the pooling gradient moves each window's gradient, whole, to one element), on the smaller
+  tensor;
 - element-wise fusion: a chain of element-wise ops of one shape runs as one kernel writing into
   one buffer (`out=`), instead of allocating a temporary per op (with `jit_compile=True`).
 """
@@ -37,6 +44,9 @@ def optimize(graph, inputs, outputs, fuse=False):
     outputs = pool_before_relu(graph, outputs)
     outputs = eliminate_dead_code(graph, outputs)  # the consumers seen next must be live
     outputs = fuse_conv_blocks(graph, outputs)
+    outputs = fuse_conv_pool_training(graph, outputs)
+    outputs = bias_grad_before_pool_grad(graph, outputs)
+    outputs = eliminate_dead_code(graph, outputs)
     if fuse:
         outputs = fuse_elementwise(graph, outputs)
     outputs = eliminate_dead_code(graph, outputs)
@@ -413,6 +423,100 @@ def fuse_conv_blocks(graph, outputs):
                         [conv.inputs[0], conv.inputs[1], bias_add.inputs[1]], attrs, last)
         rewriter.replace(last.outputs[0], fused)
     return rewriter.finish(outputs)
+
+
+def _new_op_outputs(graph, op_type, inputs, attrs, like):
+    """Like `_new_op` for an op with several outputs: returns them all."""
+    opdef = op_registry.get(op_type)
+    specs = opdef.infer(*[Spec(t.shape.as_tuple(), t.dtype) for t in inputs], **attrs)
+    op = Operation(graph, opdef, graph.unique_name(op_type), list(inputs), dict(attrs),
+                   list(specs), [], like.source)
+    graph._operations.insert(graph._operations.index(like), op)
+    graph._by_name[op.name] = op
+    return op.outputs
+
+
+def _choice_pool(pool, features):
+    """(ksize, strides, padding) of a MaxPool whose windows route by tap number, else None."""
+    attrs = pool.attrs
+    if pool.type != "MaxPool" or not _fusable_pool(pool) or not features.shape.rank == 4:
+        return None
+    from ndflow.ops import pool as pool_ops
+    shape = features.shape.as_tuple()
+    try:
+        geo = pool_ops.pool_geometry("MaxPool", 2, shape, tuple(attrs["ksize"]),
+                                     tuple(attrs["strides"]), attrs["padding"], (), "NHWC",
+                                     (1, 1, 1, 1), False)
+    except Exception:  # noqa: BLE001 - an invalid pooling keeps its own op (and its error)
+        return None
+    if not pool_ops.routes_by_choice(geo, shape[1:-1]):
+        return None
+    return tuple(attrs["ksize"]), tuple(attrs["strides"]), attrs["padding"]
+
+
+def fuse_conv_pool_training(graph, outputs):
+    """_FusedConv2D (conv + bias) -> MaxPool [-> Relu] whose unpooled output feeds only the
+    pooling and its gradients (MaxPoolGrad(features, pooled, dy)) becomes one
+    `_FusedConv2DWithChoice` (pooled [, ReLU'd] output and each window's first-maximum tap);
+    each MaxPoolGrad becomes `_MaxPoolGradByChoice(choice, dy)`. Same numbers; the activation
+    (4x the pooled size for 2x2 windows) is no longer written, kept, nor re-read."""
+    fetched = {id(t) for t in outputs if isinstance(t, SymbolicTensor)}
+    consumers = _consumers(graph)
+    rewriter = Rewriter(graph)
+    for conv in list(graph._operations):
+        if conv.type != "_FusedConv2D" or conv.attrs["pool"] or conv.attrs["relu"]:
+            continue
+        features = conv.outputs[0]
+        users = consumers.get(id(features), [])
+        pools = [u for u in users if u.type == "MaxPool"]
+        if id(features) in fetched or len(pools) != 1:
+            continue
+        pool = pools[0]
+        pooled = pool.outputs[0]
+        grads = [u for u in users if u is not pool]
+        if not grads or any(g.type != "MaxPoolGrad" or g.inputs[0] is not features
+                            or g.inputs[1] is not pooled or g.inputs[2] is features
+                            or g.attrs != pool.attrs for g in grads):
+            continue
+        window = _choice_pool(pool, features)
+        if window is None or pool.inputs[0] is not features:
+            continue
+        last, relu = pool, False
+        others = [u for u in consumers.get(id(pooled), []) if u not in grads]
+        if (id(pooled) not in fetched and len(others) == 1 and others[0].type == "Relu"):
+            last, relu = others[0], True
+        attrs = dict(conv.attrs, relu=relu, pool=window)
+        out, choice = _new_op_outputs(graph, "_FusedConv2DWithChoice", list(conv.inputs), attrs,
+                                      last)
+        rewriter.replace(last.outputs[0], out)
+        ksize, strides, padding = window
+        for grad in grads:
+            routed = _new_op(graph, "_MaxPoolGradByChoice", [choice, grad.inputs[2]],
+                             {"input_shape": features.shape.as_tuple(), "ksize": ksize,
+                              "strides": strides, "padding": padding}, grad)
+            rewriter.replace(grad.outputs[0], routed)
+    return rewriter.finish(outputs)
+
+
+def bias_grad_before_pool_grad(graph, outputs):
+    """BiasAddGrad(MaxPoolGrad(x, y, dy)) -> BiasAddGrad(dy): the max-pool gradient moves each
+    window's gradient whole to one element (adding where windows overlap), so the per-channel
+    sums are those of dy, and dy is window-size times smaller. (A window whose maximum is NaN
+    gets no gradient from MaxPoolGrad; its dy still counts here.)"""
+    for op in graph._operations:
+        if op.type != "BiasAddGrad":
+            continue
+        routed = op.inputs[0].op
+        if routed.type not in ("MaxPoolGrad", "_MaxPoolGradByChoice"):
+            continue
+        pool_format = routed.attrs.get("data_format", "NHWC")
+        if pool_format[-1] != "C" or op.attrs.get("data_format", "NHWC")[-1] != "C":
+            continue
+        dy = routed.inputs[2] if routed.type == "MaxPoolGrad" else routed.inputs[1]
+        if dy.dtype is not op.inputs[0].dtype:
+            continue
+        op.inputs = (dy,)
+    return outputs
 
 
 # --- dead code -------------------------------------------------------------------------------

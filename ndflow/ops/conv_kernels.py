@@ -14,6 +14,7 @@ import itertools
 import math
 
 from ndflow.framework import errors, parallel
+from ndflow.ops import compiled
 
 FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 
@@ -291,6 +292,10 @@ def conv_input_grad(xp, x_shape, w, dy, geo):
     dy = _to_last(xp, dy, geo.channels_last).astype(work, copy=False)
     w = w.astype(work, copy=False)
     last = x_shape if geo.channels_last else (x_shape[0], *x_shape[2:], x_shape[1])
+    compiled_kernels = compiled.kernels(xp) if len(geo.out) == 2 and geo.groups == 1 else None
+    if compiled_kernels is not None and work.kind == "f" and math.prod(last) and dy.size:
+        dx = _input_grad_by_chunks(xp, compiled_kernels, last, w, dy, geo)
+        return _from_last(xp, dx.astype(dtype, copy=False), geo.channels_last)
     padded = [size + sum(pad) for size, pad in zip(last[1:-1], geo.pads)]
     dx = xp.zeros((last[0], *padded, last[-1]), dtype=work)
     rows = dy.shape[0] * math.prod(geo.out)
@@ -317,6 +322,34 @@ def conv_input_grad(xp, x_shape, w, dy, geo):
     crop = tuple(slice(pad[0], pad[0] + size) for pad, size in zip(geo.pads, last[1:-1]))
     dx = dx[(slice(None), *crop)].astype(dtype, copy=False)
     return _from_last(xp, dx, geo.channels_last)
+
+
+def _input_grad_by_chunks(xp, compiled_kernels, last, w, dy, geo):
+    """2-D input gradient, a few images at a time: one GEMM of dy with the whole filter
+    (rows x taps * C, in cache), then the compiled col2im adds the taps into dx in one pass.
+    1.2x faster than a product per tap added into dx (seed CNN conv2, one or two threads)."""
+    taps, in_depth, out_depth = math.prod(geo.window), last[-1], dy.shape[-1]
+    matrix = xp.ascontiguousarray(w.reshape(taps * in_depth, out_depth).T)
+    positions = math.prod(geo.out)
+    dx = xp.empty(last, dtype=matrix.dtype)
+    chunks = _batch_chunks(last[0], positions * (taps * in_depth + out_depth) *
+                           matrix.dtype.itemsize)
+    (pad_top, _), (pad_left, _) = geo.pads
+
+    def run_chunk(number, matmul=xp.matmul):
+        start, stop = chunks[number]
+        cols = xp.empty(((stop - start) * positions, taps * in_depth), dtype=matrix.dtype)
+        matmul(dy[start:stop].reshape(-1, out_depth), matrix, out=cols)
+        compiled_kernels.col2im(cols.reshape(stop - start, *geo.out, taps, in_depth),
+                                *geo.window, *geo.strides, *geo.dilations, pad_top, pad_left,
+                                dx[start:stop])
+
+    if parallel.threads() > 1 and len(chunks) > 1:
+        parallel.run_blocks(run_chunk, len(chunks))
+    else:
+        for number in range(len(chunks)):
+            run_chunk(number, lambda a, b, out: parallel.matmul(xp, a, b, out=out))
+    return dx
 
 
 def conv_filter_grad(xp, x, w_shape, dy, geo):

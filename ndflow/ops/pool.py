@@ -15,6 +15,7 @@ from ndflow.framework import dtypes, errors
 from ndflow.framework.op_registry import Spec, execute, primitive
 from ndflow.framework.tensor import convert_to_tensor
 from ndflow.ops import array as array_ops
+from ndflow.ops import compiled
 from ndflow.ops import conv as conv_ops
 from ndflow.ops import conv_kernels
 from ndflow.ops import manip
@@ -180,6 +181,65 @@ def max_pool_grad_kernel(xp, x, dy, geo, y):
     return conv_kernels._from_last(xp, dx[(slice(None), *crop)], geo.channels_last)
 
 
+def routes_by_choice(geo, sizes):
+    """True when the windows over spatial `sizes` can route gradients by tap number
+    (`max_pool_with_choice`): channels-last, known sizes, unpadded, undilated, non-overlapping
+    windows, fewer than 256 taps."""
+    return (geo.channels_last and all(size is not None for size in sizes)
+            and all(p == (0, 0) for p in geo.pads) and all(d == 1 for d in geo.dilations)
+            and math.prod(geo.window) < 256
+            and all(s >= k for s, k in zip(geo.strides, geo.window)))
+
+
+def max_pool_with_choice(xp, x, geo):
+    """For `routes_by_choice` geometries: each window's maximum and the number (uint8, row-major
+    window order) of its FIRST maximum tap, TF's choice, so that the gradient needs neither the
+    input nor the maximum later. Branch-free: with n_t = (tap t != max), the first maximum is
+    n_0 * (1 + n_1 * (1 + ... n_(k-2))). A window holding NaN routes to its last tap."""
+    compiled_kernels = compiled.kernels(xp)
+    if compiled_kernels is not None and x.dtype.kind == "f" and x.flags.c_contiguous:
+        shape = (x.shape[0], *geo.out, x.shape[-1])
+        out, choice = xp.empty(shape, x.dtype), xp.empty(shape, xp.uint8)
+        compiled_kernels.bias_max_pool(x, xp.zeros(x.shape[-1], x.dtype), *geo.window,
+                                       *geo.strides, False, out, choice)
+        return out, choice
+    taps = conv_kernels.tap_slices(geo.window, geo.strides, geo.dilations, geo.out)
+    out = x[taps[0][1]].copy()
+    for _, index in taps[1:]:
+        xp.maximum(out, x[index], out=out)
+    choice = xp.zeros(out.shape, dtype=xp.uint8)
+    if len(taps) > 1:
+        xp.not_equal(x[taps[-2][1]], out, out=choice.view(xp.bool_))
+        differs = xp.empty(out.shape, dtype=xp.bool_)
+        for _, index in reversed(taps[:-2]):
+            choice += 1
+            xp.not_equal(x[index], out, out=differs)
+            xp.multiply(choice, differs, out=choice)
+    return out, choice
+
+
+def max_pool_grad_by_choice(xp, choice, dy, x_shape, geo):
+    """Max-pool gradient from `max_pool_with_choice`'s tap numbers: each tap's slice of dx gets
+    dy where the window chose that tap, 0 elsewhere (and 0 where no window reaches)."""
+    taps = conv_kernels.tap_slices(geo.window, geo.strides, geo.dilations, geo.out)
+    covered = all(k == s and o * s == size for k, s, o, size in
+                  zip(geo.window, geo.strides, geo.out, x_shape[1:-1]))
+    dx = xp.empty(x_shape, dtype=dy.dtype) if covered else xp.zeros(x_shape, dtype=dy.dtype)
+    if dx.size == 0 or dy.size == 0:
+        return dx
+    compiled_kernels = compiled.kernels(xp)
+    if compiled_kernels is not None and dy.dtype.kind == "f":
+        compiled_kernels.max_pool_grad_by_choice(xp.ascontiguousarray(choice),
+                                                 xp.ascontiguousarray(dy), *geo.window,
+                                                 *geo.strides, dx)
+        return dx
+    mask = xp.empty(choice.shape, dtype=xp.bool_)
+    for number, (_, index) in enumerate(taps):
+        xp.equal(choice, number, out=mask)
+        xp.multiply(dy, mask, out=dx[index])
+    return dx
+
+
 def max_pool_grad_grad_kernel(xp, x, ddx, geo):
     """Picks, for each window, the entry of `ddx` at the window's first maximum."""
     shape = (x.shape[0], *geo.out, x.shape[-1 if geo.channels_last else 1])
@@ -307,6 +367,41 @@ def _register_max(n, names, allowed, allow_explicit):
             x, y, _ = op.inputs
             return [array_ops.zeros_like(x), array_ops.zeros_like(y),
                     execute(grad_name, x, y, dy, **_attrs(op))]
+
+
+@primitive("_MaxPoolGradByChoice", dtypes=dtypes.REAL, same_dtype=(1,),
+           input_dtypes={0: dtypes.uint8})
+class MaxPoolGradByChoice:
+    """MaxPoolGrad from the window choices of `_FusedConv2DWithChoice` (graph passes build it
+    after differentiation): `input_shape` is the pooled input's shape (its batch may be
+    unknown until run time)."""
+
+    fresh_output = True
+
+    def infer(choice, dy, input_shape, ksize, strides, padding):
+        _choice_geometry(input_shape, ksize, strides, padding)
+        batch = dy.shape[0] if dy.shape is not None else None
+        return Spec((batch, *input_shape[1:]), dy.dtype)
+
+    def kernel(xp, choice, dy, input_shape, ksize, strides, padding):
+        x_shape = (dy.shape[0], *input_shape[1:])
+        geo = _choice_geometry(x_shape, ksize, strides, padding)
+        if choice.shape != dy.shape:
+            raise errors.InvalidArgumentError(
+                f"_MaxPoolGradByChoice: choice shape {list(choice.shape)} and gradient shape "
+                f"{list(dy.shape)} differ")
+        return max_pool_grad_by_choice(xp, choice, dy, x_shape, geo)
+
+
+def _choice_geometry(x_shape, ksize, strides, padding):
+    geo = pool_geometry("_MaxPoolGradByChoice", 2, tuple(x_shape), tuple(ksize), tuple(strides),
+                        padding, (), "NHWC", (1, 1, 1, 1), False)
+    if not routes_by_choice(geo, x_shape[1:-1]):
+        raise errors.InvalidArgumentError(
+            f"_MaxPoolGradByChoice: windows {list(ksize)} with strides {list(strides)} and "
+            f"{padding} padding over input {list(x_shape)} do not tile without overlap or "
+            "padding")
+    return geo
 
 
 def _register_avg(n, names):

@@ -243,21 +243,72 @@ def test_fused_conv_blocks_split_chunks_across_threads(monkeypatch):
     np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_training_graph_fuses_only_conv_and_bias():
-    rng = np.random.default_rng(15)
-    filters = tf.Variable(rng.standard_normal((3, 3, 3, 8)).astype(np.float32))
-    bias = tf.Variable(rng.standard_normal(8).astype(np.float32))
-    x = tf.constant(rng.standard_normal((4, 10, 10, 3)).astype(np.float32))
-
+def _training_block_step(filters, bias, padding="SAME", pool=(2, 2, "VALID")):
     def step(x):
         with tf.GradientTape() as tape:
-            y = tf.nn.max_pool2d(tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, filters, 1, "SAME"),
-                                                           bias)), 2, 2, "VALID")
+            tape.watch(x)
+            y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, filters, 1, padding), bias))
+            y = tf.nn.max_pool2d(y, *pool)
             loss = tf.reduce_sum(y * y)
-        return [loss] + tape.gradient(loss, [filters, bias])
+        return [loss] + tape.gradient(loss, [x, filters, bias])
 
+    return step
+
+
+@pytest.mark.parametrize("numba", ["1", "0"])  # compiled pooling kernels, and NumPy's
+@pytest.mark.parametrize("pool", [(2, 2, "VALID"), (2, 2, "SAME"), (3, 3, "VALID")])
+def test_training_graph_pools_by_choice_with_the_same_numbers(monkeypatch, numba, pool):
+    monkeypatch.setenv("NDFLOW_NUMBA", numba)
+    rng = np.random.default_rng(15)
+    # small integers: exact sums, many tied maxima (TF's first-maximum routing must hold)
+    filters = tf.Variable(rng.integers(-1, 2, size=(3, 3, 3, 8)).astype(np.float32))
+    bias = tf.Variable(rng.integers(-1, 2, size=8).astype(np.float32))
+    x = tf.constant(rng.integers(-2, 3, size=(4, 10, 10, 3)).astype(np.float32))
+    step = _training_block_step(filters, bias, pool=pool)
+    concrete = tf.function(step).get_concrete_function(x)
+    for a, b in zip(concrete(x), step(x)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    types = [s.op.type for s in concrete._plan.steps]
+    assert "_FusedConv2DWithChoice" in types and "_MaxPoolGradByChoice" in types
+    assert not {"MaxPool", "MaxPoolGrad", "Relu", "_FusedConv2D"} & set(types)
+    fused = next(s.op for s in concrete._plan.steps if s.op.type == "_FusedConv2DWithChoice")
+    assert fused.attrs["relu"] and fused.attrs["pool"][0] == (1, pool[0], pool[0], 1)
+    # the bias gradient sums the pooled gradient, not the routed one
+    bias_grad = next(s.op for s in concrete._plan.steps if s.op.type == "BiasAddGrad")
+    assert bias_grad.inputs[0].shape.as_list()[1:3] == fused.outputs[0].shape.as_list()[1:3]
+
+
+@pytest.mark.parametrize("pool", [(3, 2, "VALID"), (2, 2, "SAME")])
+def test_training_graph_with_overlapping_or_padded_windows_keeps_the_pool_ops(pool):
+    rng = np.random.default_rng(16)
+    filters = tf.Variable(rng.standard_normal((3, 3, 3, 8)).astype(np.float32))
+    bias = tf.Variable(rng.standard_normal(8).astype(np.float32))
+    x = tf.constant(rng.standard_normal((2, 11, 11, 3)).astype(np.float32))  # 9x9: SAME pads
+    step = _training_block_step(filters, bias, padding="VALID", pool=pool)
     concrete = tf.function(step).get_concrete_function(x)
     for a, b in zip(concrete(x), step(x)):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
     fused = [s.op for s in concrete._plan.steps if s.op.type == "_FusedConv2D"]
     assert len(fused) == 1 and fused[0].attrs["pool"] == () and not fused[0].attrs["relu"]
+    types = {s.op.type for s in concrete._plan.steps}
+    assert {"MaxPool", "MaxPoolGrad"} <= types and "_FusedConv2DWithChoice" not in types
+
+
+def test_bias_gradient_of_a_pooled_gradient_sums_the_pooled_gradient():
+    rng = np.random.default_rng(17)
+    x = tf.constant(rng.standard_normal((3, 8, 8, 4)).astype(np.float32))
+    bias = tf.constant(rng.standard_normal(4).astype(np.float32))
+
+    def step(x, bias):
+        with tf.GradientTape() as tape:
+            tape.watch(bias)
+            pooled = tf.nn.max_pool2d(tf.nn.bias_add(x, bias), 3, 2, "SAME")  # overlapping
+            weights = tf.reshape(tf.range(16.0, dtype=tf.float32), [1, 4, 4, 1])
+            loss = tf.reduce_sum(pooled * weights)  # d(loss)/d(bias) = 3 images * sum(0..15)
+        return tape.gradient(loss, bias)
+
+    concrete = tf.function(step).get_concrete_function(x, bias)
+    np.testing.assert_allclose(concrete(x, bias).numpy(), step(x, bias).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(concrete(x, bias).numpy(), np.full(4, 3 * 120.0), rtol=1e-6)
+    grads = [s.op for s in concrete._plan.steps if s.op.type == "BiasAddGrad"]
+    assert len(grads) == 1 and grads[0].inputs[0].op.type != "MaxPoolGrad"

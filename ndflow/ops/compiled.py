@@ -1,0 +1,163 @@
+"""Compiled kernels (numba) for the few jobs NumPy cannot do in one pass over memory.
+
+Pooling with its window choice, and the max-pool gradient from those choices, take one NumPy
+call per window tap and per mask: on the seed CNN's 64x26x26x32 activation that is a dozen
+passes over 5.5 MB. The loops below make one pass each. numba is optional (the `fast`
+extra): it is imported on the first kernel call, not with ndflow, and compiled kernels are
+cached on disk, so only the first process pays the compilation. Without numba, or with
+`NDFLOW_NUMBA=0`, `kernels()` is None and the callers use their NumPy code; tests compare the
+two.
+
+Kernels release the GIL (`nogil`), so the fused convolution's chunks run on ndflow's threads.
+"""
+
+import os
+
+_state = {"kernels": None, "checked": False}
+
+
+def enabled():
+    return os.environ.get("NDFLOW_NUMBA", "1").strip().lower() not in ("0", "false", "no")
+
+
+def kernels(xp=None):
+    """The compiled kernels (a namespace), or None without numba, when disabled, or when `xp`
+    is not NumPy (CuPy arrays stay on their device)."""
+    if not enabled() or (xp is not None and xp.__name__ != "numpy"):
+        return None
+    if not _state["checked"]:
+        _state["checked"] = True
+        try:
+            import numba  # noqa: PLC0415 - optional and heavy: imported on first use
+        except ImportError:
+            return None
+        _state["kernels"] = _build(numba)
+    return _state["kernels"]
+
+
+def _build(numba):
+    import numpy as np  # noqa: PLC0415 - kernels are numba code: numba compiles NumPy
+
+    jit = numba.njit(nogil=True, cache=True)
+
+    @jit
+    def bias_max_pool_2x2(conv, bias, sh, sw, relu, out, choice):
+        """2x2 windows (the common case): the four taps in registers, the choice by
+        arithmetic (no branch: random data would mispredict half the time). 10x faster than
+        the general loop below."""
+        batch, _, _, channels = conv.shape
+        out_h, out_w = out.shape[1], out.shape[2]
+        zero = np.zeros(1, conv.dtype)[0]
+        for b in range(batch):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    h0 = oh * sh
+                    w0 = ow * sw
+                    s0 = conv[b, h0, w0]
+                    s1 = conv[b, h0, w0 + 1]
+                    s2 = conv[b, h0 + 1, w0]
+                    s3 = conv[b, h0 + 1, w0 + 1]
+                    dst = out[b, oh, ow]
+                    picked = choice[b, oh, ow]
+                    for c in range(channels):
+                        shift = bias[c]
+                        a0 = s0[c] + shift
+                        a1 = s1[c] + shift
+                        a2 = s2[c] + shift
+                        a3 = s3[c] + shift
+                        top = max(a0, a1)
+                        bottom = max(a2, a3)
+                        first = np.int32(a1 > a0)
+                        second = 2 + np.int32(a3 > a2)
+                        pick = first + np.int32(bottom > top) * (second - first)
+                        best = max(top, bottom)
+                        dst[c] = max(best, zero) if relu else best
+                        picked[c] = pick
+
+    @jit
+    def bias_max_pool(conv, bias, kh, kw, sh, sw, relu, out, choice):
+        """Any non-overlapping windows: the running maximum and its tap per channel, updated
+        tap by tap without branches."""
+        batch, _, _, channels = conv.shape
+        out_h, out_w = out.shape[1], out.shape[2]
+        best = np.empty(channels, conv.dtype)
+        pick = np.zeros(channels, np.int32)
+        zero = np.zeros(1, conv.dtype)[0]
+        for b in range(batch):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    h0 = oh * sh
+                    w0 = ow * sw
+                    source = conv[b, h0, w0]
+                    for c in range(channels):
+                        best[c] = source[c] + bias[c]
+                        pick[c] = 0
+                    for tap in range(1, kh * kw):
+                        source = conv[b, h0 + tap // kw, w0 + tap % kw]
+                        for c in range(channels):
+                            value = source[c] + bias[c]
+                            old = best[c]
+                            best[c] = max(value, old)
+                            pick[c] += np.int32(value > old) * (tap - pick[c])
+                    dst = out[b, oh, ow]
+                    picked = choice[b, oh, ow]
+                    for c in range(channels):
+                        dst[c] = max(best[c], zero) if relu else best[c]
+                        picked[c] = pick[c]
+
+    def bias_max_pool_any(conv, bias, kh, kw, sh, sw, relu, out, choice):
+        """out = max over each window of (conv + bias) [then ReLU] and choice = the window's
+        first-maximum tap (row-major), as TF picks it; channels-last, non-overlapping windows
+        (pool.routes_by_choice). A window holding NaN gets an unspecified maximum and tap."""
+        if kh == 2 and kw == 2:
+            bias_max_pool_2x2(conv, bias, sh, sw, relu, out, choice)
+        else:
+            bias_max_pool(conv, bias, kh, kw, sh, sw, relu, out, choice)
+
+    @jit
+    def max_pool_grad_by_choice(choice, dy, kh, kw, sh, sw, dx):
+        """dx's window elements get dy where the window chose them, 0 elsewhere (elements no
+        window reaches are left as they are: the caller zeroes them)."""
+        batch, out_h, out_w, channels = dy.shape
+        zero = np.zeros(1, dx.dtype)[0]
+        for b in range(batch):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    for tap in range(kh * kw):
+                        row = oh * sh + tap // kw
+                        col = ow * sw + tap % kw
+                        for c in range(channels):
+                            if choice[b, oh, ow, c] == tap:
+                                dx[b, row, col, c] = dy[b, oh, ow, c]
+                            else:
+                                dx[b, row, col, c] = zero
+
+    @jit
+    def col2im(cols, kh, kw, sh, sw, dh, dw, pad_top, pad_left, dx):
+        """dx (zeroed here) += each tap's block of `cols` (batch, out_h, out_w, kh * kw, C) at
+        its shifted position: the convolution input gradient's scatter, in one pass over dx
+        while the chunk is in cache (NumPy needs a read-modify-write pass per tap)."""
+        batch, out_h, out_w, _, channels = cols.shape
+        height, width = dx.shape[1], dx.shape[2]
+        dx[:] = 0
+        for b in range(batch):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    for tap in range(kh * kw):
+                        row = oh * sh + (tap // kw) * dh - pad_top
+                        col = ow * sw + (tap % kw) * dw - pad_left
+                        if row < 0 or row >= height or col < 0 or col >= width:
+                            continue
+                        source = cols[b, oh, ow, tap]
+                        target = dx[b, row, col]
+                        for c in range(channels):
+                            target[c] += source[c]
+
+    class Kernels:
+        pass
+
+    found = Kernels()
+    found.bias_max_pool = bias_max_pool_any
+    found.max_pool_grad_by_choice = max_pool_grad_by_choice
+    found.col2im = col2im
+    return found

@@ -1,0 +1,137 @@
+"""Tests for ndflow/ops/compiled.py (numba kernels) and the NumPy code they replace: pooling
+with the first-maximum choice, the max-pool gradient by choice, the convolution input gradient's
+col2im, and the `_MaxPoolGradByChoice` op. Each compiled kernel must give the NumPy path's
+numbers exactly (the conv input gradient: within float32 rounding)."""
+
+import numpy as np
+import pytest
+
+import ndflow as tf
+from ndflow.framework import errors
+from ndflow.framework.op_registry import execute
+from ndflow.ops import compiled, conv_kernels
+from ndflow.ops import pool as pool_ops
+
+def _geometry(shape, window, stride):
+    return pool_ops.pool_geometry("MaxPool", 2, shape, (1, window, window, 1),
+                                  (1, stride, stride, 1), "VALID", (), "NHWC", (1, 1, 1, 1), False)
+
+
+def _reference_choice(x, window, stride):
+    """Each window's first maximum, by a plain loop over windows (row-major taps)."""
+    batch, height, width, channels = x.shape
+    out_h, out_w = (height - window) // stride + 1, (width - window) // stride + 1
+    best = np.empty((batch, out_h, out_w, channels), x.dtype)
+    choice = np.empty(best.shape, np.uint8)
+    for i in range(out_h):
+        for j in range(out_w):
+            block = x[:, i * stride:i * stride + window, j * stride:j * stride + window, :]
+            flat = block.reshape(batch, window * window, channels)
+            choice[:, i, j] = np.argmax(flat, axis=1)  # argmax takes the first maximum
+            best[:, i, j] = flat.max(axis=1)
+    return best, choice
+
+
+WINDOWS = [((3, 8, 8, 5), 2, 2), ((2, 9, 11, 4), 2, 2), ((2, 9, 9, 3), 3, 3), ((2, 10, 7, 2), 2, 3),
+           ((1, 6, 6, 33), 1, 1)]
+
+
+@pytest.mark.parametrize("numba", ["1", "0"])
+@pytest.mark.parametrize("shape, window, stride", WINDOWS)
+def test_max_pool_with_choice_takes_the_first_maximum(monkeypatch, numba, shape, window, stride):
+    if numba == "1" and compiled.kernels() is None:
+        pytest.skip("numba is not installed (the `fast` extra)")
+    monkeypatch.setenv("NDFLOW_NUMBA", numba)
+    rng = np.random.default_rng(1)
+    x = rng.integers(-2, 3, size=shape).astype(np.float32)  # many ties
+    geo = _geometry(shape, window, stride)
+    assert pool_ops.routes_by_choice(geo, shape[1:3])
+    best, choice = pool_ops.max_pool_with_choice(np, x, geo)
+    expected_best, expected_choice = _reference_choice(x, window, stride)
+    np.testing.assert_array_equal(best, expected_best)
+    np.testing.assert_array_equal(choice, expected_choice)
+    assert choice.dtype == np.uint8
+
+
+@pytest.mark.parametrize("numba", ["1", "0"])
+@pytest.mark.parametrize("shape, window, stride", WINDOWS)
+def test_max_pool_grad_by_choice_matches_max_pool_grad(monkeypatch, numba, shape, window, stride):
+    if numba == "1" and compiled.kernels() is None:
+        pytest.skip("numba is not installed (the `fast` extra)")
+    monkeypatch.setenv("NDFLOW_NUMBA", numba)
+    rng = np.random.default_rng(2)
+    x = rng.integers(-2, 3, size=shape).astype(np.float32)
+    geo = _geometry(shape, window, stride)
+    _, choice = pool_ops.max_pool_with_choice(np, x, geo)
+    dy = rng.standard_normal(choice.shape).astype(np.float32)
+    routed = execute("_MaxPoolGradByChoice", tf.constant(choice), tf.constant(dy),
+                     input_shape=(None, *shape[1:]), ksize=(1, window, window, 1),
+                     strides=(1, stride, stride, 1), padding="VALID")
+    expected = execute(
+        "MaxPoolGrad", tf.constant(x), tf.nn.max_pool2d(x, window, stride, "VALID"),
+        tf.constant(dy), ksize=(1, window, window, 1), strides=(1, stride, stride, 1),
+        padding="VALID", explicit_paddings=(), data_format="NHWC", dilations=(1, 1, 1, 1))
+    np.testing.assert_array_equal(routed.numpy(), expected.numpy())
+
+
+def test_max_pool_grad_by_choice_rejects_overlapping_windows():
+    choice = tf.zeros((1, 3, 3, 1), tf.uint8)
+    dy = tf.ones((1, 3, 3, 1))
+    with pytest.raises(errors.InvalidArgumentError, match="_MaxPoolGradByChoice.*overlap"):
+        execute("_MaxPoolGradByChoice", choice, dy, input_shape=(1, 7, 7, 1), ksize=(1, 3, 3, 1),
+                strides=(1, 2, 2, 1), padding="VALID")
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("window", [2, 3])
+def test_compiled_pooling_in_the_fused_conv_matches_numpy(monkeypatch, relu, window):
+    from ndflow.ops import fused_conv
+
+    if compiled.kernels() is None:
+        pytest.skip("numba is not installed (the `fast` extra)")
+    rng = np.random.default_rng(3)
+    x = rng.integers(-2, 3, size=(5, 12, 12, 3)).astype(np.float32)
+    w = rng.integers(-1, 2, size=(3, 3, 3, 6)).astype(np.float32)
+    bias = rng.integers(-1, 2, size=6).astype(np.float32)
+    attrs = dict(strides=(1, 1, 1, 1), padding="SAME", explicit_paddings=(), data_format="NHWC",
+                 dilations=(1, 1, 1, 1))
+    pool = ((1, window, window, 1), (1, window, window, 1), "VALID")
+    monkeypatch.setattr(conv_kernels, "_CHUNK_BYTES", 4096)  # several chunks
+    results = {}
+    for numba in ("1", "0"):
+        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        results[numba] = (fused_conv._run(np, x, w, bias, attrs, relu, pool, with_choice=True),
+                          fused_conv._run(np, x, w, bias, attrs, relu, pool))
+    (out, choice), plain = results["1"]
+    (expected_out, expected_choice), expected_plain = results["0"]
+    np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(choice, expected_choice)
+    np.testing.assert_array_equal(plain, expected_plain)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, strides, padding, dilations", [
+    ((3, 9, 8, 5), (3, 2, 5, 4), (1, 2, 2, 1), "SAME", (1, 1, 1, 1)),
+    ((2, 10, 11, 3), (3, 3, 3, 6), (1, 1, 1, 1), "VALID", (1, 2, 2, 1)),
+    ((2, 7, 7, 2), (2, 2, 2, 3), (1, 3, 2, 1), "SAME", (1, 1, 1, 1)),
+    ((17, 13, 13, 32), (3, 3, 32, 64), (1, 1, 1, 1), "VALID", (1, 1, 1, 1)),  # chunks
+])
+def test_conv_input_grad_by_col2im_matches_numpy(monkeypatch, x_shape, w_shape, strides,
+                                                 padding, dilations):
+    if compiled.kernels() is None:
+        pytest.skip("numba is not installed (the `fast` extra)")
+    rng = np.random.default_rng(4)
+    geo = conv_kernels.conv_geometry("Conv2DBackpropInput", 2, x_shape, w_shape, strides,
+                                     padding, (), "NHWC", dilations)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    dy = rng.standard_normal((x_shape[0], *geo.out, w_shape[-1])).astype(np.float32)
+    results = {}
+    for numba in ("1", "0"):
+        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        results[numba] = conv_kernels.conv_input_grad(np, x_shape, w, dy, geo)
+    assert results["1"].shape == x_shape and results["1"].dtype == np.float32
+    np.testing.assert_allclose(results["1"], results["0"], rtol=1e-5, atol=1e-5)
+
+
+def test_numba_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("NDFLOW_NUMBA", "0")
+    assert compiled.kernels() is None
