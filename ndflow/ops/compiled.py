@@ -38,7 +38,9 @@ def kernels(xp=None):
 def _build(numba):
     import numpy as np  # noqa: PLC0415 - kernels are numba code: numba compiles NumPy
 
-    jit = numba.njit(nogil=True, cache=True)
+    # error_model="numpy": a float division by zero gives inf/nan (as NumPy), no check per
+    # element (Python's ZeroDivisionError check stops the loops from vectorizing)
+    jit = numba.njit(nogil=True, cache=True, error_model="numpy")
 
     @jit
     def bias_max_pool_2x2(conv, bias, sh, sw, relu, out, choice):
@@ -153,6 +155,58 @@ def _build(numba):
                         for c in range(channels):
                             target[c] += source[c]
 
+    @jit
+    def adam(var, m, v, g, alpha, one_minus_beta1, one_minus_beta2, epsilon, beta1, nesterov,
+             new_var, new_m, new_v):
+        """One pass of the Adam update over flat arrays, with the NumPy path's operations in
+        its order and precision (no fused multiply-add: the results are bit-identical)."""
+        for i in range(var.shape[0]):
+            grad = g[i]
+            old_m = m[i]
+            old_v = v[i]
+            moment = (grad - old_m) * one_minus_beta1 + old_m
+            second = (grad * grad - old_v) * one_minus_beta2 + old_v
+            denominator = np.sqrt(second) + epsilon
+            if nesterov:
+                step = (grad * one_minus_beta1 + beta1 * moment) * alpha
+            else:
+                step = moment * alpha
+            new_m[i] = moment
+            new_v[i] = second
+            new_var[i] = var[i] - step / denominator
+
+    @jit
+    def philox(counters, key0, key1, out):
+        """Philox4x32-10 of each (4,) uint32 counter row under the key (two uint64 holding
+        32-bit words): ops/_philox.py's rounds, with every value a uint64 (mixing signed and
+        unsigned integers would make numba compute in float64)."""
+        mul_a = np.uint64(0xD2511F53)
+        mul_b = np.uint64(0xCD9E8D57)
+        bump_a = np.uint64(0x9E3779B9)
+        bump_b = np.uint64(0xBB67AE85)
+        low = np.uint64(0xFFFFFFFF)
+        shift = np.uint64(32)
+        for i in range(counters.shape[0]):
+            c0 = np.uint64(counters[i, 0])
+            c1 = np.uint64(counters[i, 1])
+            c2 = np.uint64(counters[i, 2])
+            c3 = np.uint64(counters[i, 3])
+            k0 = key0
+            k1 = key1
+            for _ in range(10):
+                product_a = mul_a * c0
+                product_b = mul_b * c2
+                c0 = (product_b >> shift) ^ c1 ^ k0
+                c1 = product_b & low
+                c2 = (product_a >> shift) ^ c3 ^ k1
+                c3 = product_a & low
+                k0 = (k0 + bump_a) & low
+                k1 = (k1 + bump_b) & low
+            out[i, 0] = np.uint32(c0)
+            out[i, 1] = np.uint32(c1)
+            out[i, 2] = np.uint32(c2)
+            out[i, 3] = np.uint32(c3)
+
     class Kernels:
         pass
 
@@ -160,4 +214,6 @@ def _build(numba):
     found.bias_max_pool = bias_max_pool_any
     found.max_pool_grad_by_choice = max_pool_grad_by_choice
     found.col2im = col2im
+    found.adam = adam
+    found.philox = philox
     return found

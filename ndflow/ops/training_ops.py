@@ -19,6 +19,7 @@ from ndflow.framework.device import array_namespace
 from ndflow.framework.op_registry import execute, primitive
 from ndflow.framework.tensor import convert_to_tensor
 from ndflow.ops import array as array_ops
+from ndflow.ops import compiled
 from ndflow.ops import state
 
 
@@ -48,9 +49,18 @@ def _adam_arrays(xp, op_name, var, m, v, beta1_power, beta2_power, lr, one_minus
     outputs = [xp.empty(var.shape, dtype) for _ in range(3)]
     new_flat = [a.reshape(-1) for a in outputs]
 
+    compiled_kernels = compiled.kernels(xp) if dtype.kind == "f" and dtype.itemsize >= 4 \
+        else None
+
     def update(part):
         var_, m_, v_, g = (a[part] for a in flat)
         new_var, new_m, new_v = (a[part] for a in new_flat)
+        if compiled_kernels is not None:  # one pass instead of twelve (ops/compiled.py)
+            compiled_kernels.adam(var_, m_, v_, g, alpha[()], one_minus_beta1[()],
+                                  one_minus_beta2[()], epsilon[()],
+                                  (one if beta1 is None else beta1[()]), beta1 is not None,
+                                  new_var, new_m, new_v)
+            return
         xp.subtract(g, m_, out=new_m)
         new_m *= one_minus_beta1
         new_m += m_

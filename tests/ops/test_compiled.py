@@ -135,3 +135,22 @@ def test_conv_input_grad_by_col2im_matches_numpy(monkeypatch, x_shape, w_shape, 
 def test_numba_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("NDFLOW_NUMBA", "0")
     assert compiled.kernels() is None
+
+
+def test_compiled_philox_gives_the_same_words(monkeypatch):
+    from ndflow.ops import _philox
+
+    if compiled.kernels() is None:
+        pytest.skip("numba is not installed (the `fast` extra)")
+    rng = np.random.default_rng(5)
+    counters = rng.integers(0, 2**32, size=(300, 4), dtype=np.uint64).astype(np.uint32)
+    counters[0] = 0xFFFFFFFF  # carries in every word
+    key = (0xFFFFFFFF, 0x12345678)
+    results = {}
+    for numba in ("1", "0"):
+        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        results[numba] = _philox.philox(np, counters, key)
+    assert results["1"].dtype == np.uint32 and results["1"].shape == (300, 4)
+    np.testing.assert_array_equal(results["1"], results["0"])
+    by_ints = [_philox._philox_block(block, key) for block in counters[:5].tolist()]
+    np.testing.assert_array_equal(results["1"][:5], np.array(by_ints, np.uint32))

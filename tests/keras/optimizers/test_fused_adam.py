@@ -32,9 +32,11 @@ def _train(fused, dtype, use_function, steps=4, **kwargs):
     return [v.numpy() for v in variables], slots
 
 
+@pytest.mark.parametrize("numba", ["1", "0"])  # the compiled kernel and NumPy's
 @pytest.mark.parametrize("use_function", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fused_keras_adam_gives_the_op_by_op_numbers(use_function, dtype):
+def test_fused_keras_adam_gives_the_op_by_op_numbers(monkeypatch, numba, use_function, dtype):
+    monkeypatch.setenv("NDFLOW_NUMBA", numba)
     fused = _train(True, dtype, use_function)
     plain = _train(False, dtype, use_function)
     for a, b in zip(fused[0] + fused[1], plain[0] + plain[1]):
@@ -74,7 +76,9 @@ def test_earlier_reads_keep_their_values_in_a_traced_step():
     np.testing.assert_allclose(after.numpy(), [0.5, 1.5, 2.5], rtol=1e-5)
 
 
-def test_resource_apply_adam_is_tfs_formula_and_checks_shapes():
+@pytest.mark.parametrize("numba", ["1", "0"])
+def test_resource_apply_adam_is_tfs_formula_and_checks_shapes(monkeypatch, numba):
+    monkeypatch.setenv("NDFLOW_NUMBA", numba)
     from ndflow.framework import errors
     from ndflow.ops import training_ops
 
@@ -123,4 +127,25 @@ def test_adam_blocks_on_several_threads_give_the_same_bits(monkeypatch, nesterov
     monkeypatch.setattr(parallel._local, "threads", 2, raising=False)
     split = training_ops._adam_arrays(np, "op", var, m, v, *scalars, grad, nesterov)
     for a, b in zip(single, split):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nesterov", [None, 0.9])
+def test_compiled_adam_gives_numpys_bits(monkeypatch, dtype, nesterov):
+    from ndflow.ops import compiled, training_ops
+
+    if compiled.kernels() is None:
+        pytest.skip("numba is not installed (the `fast` extra)")
+    rng = np.random.default_rng(7)
+    var, m, v, grad = (rng.standard_normal((70, 30)).astype(dtype) for _ in range(4))
+    v = np.abs(v)
+    scalars = [dtype(s) for s in (0.9**3, 0.999**3, 0.01, 0.1, 0.001, 1e-7)]
+    results = {}
+    for numba in ("1", "0"):
+        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        results[numba] = training_ops._adam_arrays(np, "op", var, m, v, *scalars, grad,
+                                                   None if nesterov is None else dtype(nesterov))
+    for a, b in zip(results["1"], results["0"]):
+        assert a.dtype == dtype
         np.testing.assert_array_equal(a, b)
