@@ -251,10 +251,11 @@ def _group_cols(cols, groups, in_depth):
 _CHUNK_BYTES = 2 << 20  # patch matrices are built and used this many bytes at a time
 
 
-def _batch_chunks(batch, bytes_per_image):
+def _batch_chunks(batch, bytes_per_image, minimum=1):
     """[start, stop) ranges of images whose patch matrix stays in cache between the im2col
-    copy and the GEMM that reads it (a 64-image conv2 of the seed CNN: 9 MB in 5 chunks)."""
-    size = max(1, _CHUNK_BYTES // max(bytes_per_image, 1))
+    copy and the GEMM that reads it (a 64-image conv2 of the seed CNN: 9 MB in 5 chunks), and
+    at least `minimum` ranges when the batch allows (work for every thread)."""
+    size = max(1, min(_CHUNK_BYTES // max(bytes_per_image, 1), -(-batch // minimum)))
     return [(start, min(batch, start + size)) for start in range(0, batch, size)]
 
 
@@ -362,16 +363,27 @@ def conv_filter_grad(xp, x, w_shape, dy, geo):
     positions = math.prod(geo.out)
     dy2 = dy.reshape(x.shape[0] * positions, dy.shape[-1])
     chunks = _batch_chunks(x.shape[0], positions * math.prod(geo.window) * x.shape[-1] *
-                           x.dtype.itemsize)
+                           x.dtype.itemsize, minimum=4)
     if groups == 1:
-        dw = None
-        for start, stop in chunks:  # partial products over a few images at a time, summed
-            part = parallel.matmul(xp, _im2col(xp, x[start:stop], geo).T,
-                                   dy2[start * positions:stop * positions])
-            if dw is None:
-                dw = part
-            else:
-                dw += part
+        # partial products over a few images at a time, summed in chunk order (the same bits
+        # whether the chunks ran on one thread or several); on ndflow's threads each chunk's
+        # im2col runs in parallel too, and a product with few outputs and a long inner
+        # dimension (the first layer's: 9 x 43,264 x 32) still splits
+        partials = [None] * len(chunks)
+
+        def run_chunk(number, matmul=xp.matmul):
+            start, stop = chunks[number]
+            partials[number] = matmul(_im2col(xp, x[start:stop], geo).T,
+                                      dy2[start * positions:stop * positions])
+
+        if parallel.threads() > 1 and len(chunks) > 1:
+            parallel.run_blocks(run_chunk, len(chunks))
+        else:
+            for number in range(len(chunks)):
+                run_chunk(number, lambda a, b: parallel.matmul(xp, a, b))
+        dw = partials[0] if partials else None
+        for part in partials[1:]:
+            dw += part
         if dw is None:
             dw = xp.zeros((math.prod(geo.window) * x.shape[-1], dy.shape[-1]), dtype=work)
     else:
