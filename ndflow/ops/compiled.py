@@ -207,6 +207,70 @@ def _build(numba):
             out[i, 2] = np.uint32(c2)
             out[i, 3] = np.uint32(c3)
 
+    @jit
+    def lstm_pre_activation(z, x, units):
+        """z = -(z + x), doubled in the cell-input block: the exponent of one exp that gives
+        every gate (ops/rnn_ops.py), in place, in NumPy's order of operations."""
+        two = np.full(1, 2, z.dtype)[0]  # typed constants: a Python 2 would promote to float64
+        for b in range(z.shape[0]):
+            for k in range(z.shape[1]):
+                value = -(z[b, k] + x[b, k])
+                if units * 2 <= k < units * 3:
+                    value *= two
+                z[b, k] = value
+
+    @jit
+    def lstm_gates(e, c_prev, gates, c):
+        """From e = exp(pre-activation): i, f, o = 1 / (1 + e), tanh(z_c) = 2 / (1 + e) - 1 into
+        `gates`, and c = f * c_prev + i * tanh(z_c); NumPy's operations in NumPy's order."""
+        units = c.shape[1]
+        one = np.ones(1, e.dtype)[0]
+        two = one + one
+        for b in range(c.shape[0]):
+            for u in range(units):
+                i = one / (e[b, u] + one)
+                f = one / (e[b, units + u] + one)
+                candidate = one / (e[b, 2 * units + u] + one) * two - one
+                o = one / (e[b, 3 * units + u] + one)
+                gates[b, u] = i
+                gates[b, units + u] = f
+                gates[b, 2 * units + u] = candidate
+                gates[b, 3 * units + u] = o
+                c[b, u] = f * c_prev[b, u] + i * candidate
+
+    @jit
+    def lstm_cell_grad(gates, c_prev, dh, dc, dz, dc_prev):
+        """The LSTM cell's gradient up to its two products: dz (the pre-activation gradient)
+        and dc_prev, from the saved gates; NumPy's operations in NumPy's order."""
+        units = dh.shape[1]
+        one = np.ones(1, gates.dtype)[0]
+        for b in range(dh.shape[0]):
+            for u in range(units):
+                i = gates[b, u]
+                f = gates[b, units + u]
+                candidate = gates[b, 2 * units + u]
+                o = gates[b, 3 * units + u]
+                squashed = gates[b, 4 * units + u]
+                dcs = (one - squashed * squashed) * (dh[b, u] * o) + dc[b, u]
+                dz[b, u] = dcs * candidate * ((one - i) * i)
+                dz[b, units + u] = dcs * c_prev[b, u] * ((one - f) * f)
+                dz[b, 2 * units + u] = dcs * i * (one - candidate * candidate)
+                dz[b, 3 * units + u] = dh[b, u] * squashed * ((one - o) * o)
+                dc_prev[b, u] = dcs * f
+
+    @jit
+    def segment_sum_rows(ids, rows, out):
+        """out[ids[i]] += rows[i] in index order (negative ids dropped): an embedding
+        gradient's scatter in one pass, where NumPy needs a sort and a pass per repeat."""
+        for i in range(ids.shape[0]):
+            segment = ids[i]
+            if segment < 0:
+                continue
+            target = out[segment]
+            source = rows[i]
+            for k in range(rows.shape[1]):
+                target[k] += source[k]
+
     class Kernels:
         pass
 
@@ -216,4 +280,8 @@ def _build(numba):
     found.col2im = col2im
     found.adam = adam
     found.philox = philox
+    found.lstm_pre_activation = lstm_pre_activation
+    found.lstm_gates = lstm_gates
+    found.lstm_cell_grad = lstm_cell_grad
+    found.segment_sum_rows = segment_sum_rows
     return found

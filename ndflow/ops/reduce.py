@@ -11,6 +11,7 @@ import numpy as np
 from ndflow.framework import dtypes, errors
 from ndflow.framework.op_registry import Spec, execute, primitive
 from ndflow.framework.tensor import EagerTensor, Tensor, convert_to_tensor
+from ndflow.ops import compiled
 from ndflow.ops import array as array_ops
 from ndflow.ops import math as math_ops
 
@@ -660,6 +661,9 @@ def segment_min(data, segment_ids, name=None):
     return execute("SegmentMin", data, segment_ids, name=name)
 
 
+_COMPILED_SUMS = frozenset(["float32", "float64", "int32", "int64"])
+
+
 def _segment_sum_sorted(xp, out, ids, rows):
     """out[ids[i]] += rows[i] for every i, the rows of each segment added in index order (as
     add.at adds them), by a stable sort: the k-th rows of all segments are added in one
@@ -707,6 +711,11 @@ class UnsortedSegmentSum:
         out = xp.zeros((count,) + data.shape[segment_ids.ndim:], dtype=data.dtype)
         ids = segment_ids.reshape(-1)
         rows = data.reshape((ids.size,) + out.shape[1:])
+        compiled_kernels = compiled.kernels(xp) if data.dtype.name in _COMPILED_SUMS else None
+        if compiled_kernels is not None and out.size and ids.size:
+            compiled_kernels.segment_sum_rows(ids, xp.ascontiguousarray(rows).reshape(
+                ids.size, -1), out.reshape(count, -1))
+            return out
         keep = ids >= 0  # negative ids are dropped, as TF
         if not keep.all():
             ids, rows = ids[keep], rows[keep]

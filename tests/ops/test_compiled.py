@@ -154,3 +154,49 @@ def test_compiled_philox_gives_the_same_words(monkeypatch):
     np.testing.assert_array_equal(results["1"], results["0"])
     by_ints = [_philox._philox_block(block, key) for block in counters[:5].tolist()]
     np.testing.assert_array_equal(results["1"][:5], np.array(by_ints, np.uint32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+@pytest.mark.parametrize("data_shape, ids_shape", [((50, 3), (50,)), ((6, 7, 2), (6, 7)),
+                                                   ((40,), (40,))])
+def test_compiled_unsorted_segment_sum_matches_numpy(monkeypatch, dtype, data_shape, ids_shape):
+    if compiled.kernels() is None:
+        pytest.skip("numba is not installed (the `fast` extra)")
+    rng = np.random.default_rng(6)
+    data = (rng.standard_normal(data_shape) * 10).astype(dtype)
+    ids = rng.integers(-1, 9, size=ids_shape).astype(np.int32)  # repeats and dropped (-1)
+    results = {}
+    for numba in ("1", "0"):
+        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        results[numba] = tf.math.unsorted_segment_sum(data, ids, 9).numpy()
+    expected = np.zeros((9,) + data_shape[len(ids_shape):], dtype)
+    np.add.at(expected, ids[ids >= 0], data[ids >= 0])
+    assert results["1"].dtype == dtype
+    np.testing.assert_allclose(results["1"], expected, rtol=1e-6)
+    np.testing.assert_allclose(results["1"], results["0"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_lstm_cell_and_gradient_give_numpys_bits(monkeypatch, dtype):
+    from ndflow.framework import op_registry
+
+    if compiled.kernels() is None:
+        pytest.skip("numba is not installed (the `fast` extra)")
+    rng = np.random.default_rng(7)
+    batch, units = 5, 6
+    x = (rng.standard_normal((batch, 4 * units)) * 3).astype(dtype)
+    x[0, :3] = [60.0, -60.0, 0.0]  # exp overflows to inf on purpose: the limits must hold
+    h, c, dh, dc = (rng.standard_normal((batch, units)).astype(dtype) for _ in range(4))
+    w = (rng.standard_normal((units, 4 * units)) * 0.5).astype(dtype)
+    cell, grad = op_registry.get("LSTMBlockCell"), op_registry.get("LSTMBlockCellGrad")
+    results = {}
+    for numba in ("1", "0"):
+        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        with np.errstate(all="ignore"):
+            forward = cell.kernel(np, x, h, c, w)
+            results[numba] = list(forward) + list(grad.kernel(np, x, h, c, w, forward[2], dh,
+                                                              dc))
+    for a, b in zip(results["1"], results["0"]):
+        assert a.dtype == dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(results["1"][0]).all()

@@ -334,3 +334,26 @@ def test_batch_chunks_give_the_unchunked_numbers(monkeypatch, padding, strides):
     monkeypatch.setattr(conv_kernels, "_CHUNK_BYTES", 1)  # one image per chunk
     for a, b in zip(run(), whole):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [((9, 12, 12, 1), (3, 3, 1, 4)),
+                                              ((6, 8, 8, 5), (2, 3, 5, 7))])
+def test_filter_gradient_chunks_give_the_same_bits_on_ndflows_threads(monkeypatch, x_shape,
+                                                                       w_shape):
+    from ndflow.framework import parallel
+    from ndflow.ops import conv_kernels
+
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    geo = conv_kernels.conv_geometry("Conv2DBackpropFilter", 2, x_shape, w_shape, (1, 1, 1, 1),
+                                     "VALID", (), "NHWC", (1, 1, 1, 1))
+    dy = rng.standard_normal((x_shape[0], *geo.out, w_shape[-1])).astype(np.float32)
+    assert len(conv_kernels._batch_chunks(x_shape[0], 1, minimum=4)) == 4  # small: 4 chunks
+    alone = conv_kernels.conv_filter_grad(np, x, w_shape, dy, geo)
+    with parallel.blas_owned():
+        monkeypatch.setattr(parallel._local, "threads", 2)
+        split = conv_kernels.conv_filter_grad(np, x, w_shape, dy, geo)
+    np.testing.assert_array_equal(split, alone)
+    cols = conv_kernels._im2col(np, x, geo)
+    expected = (cols.astype(np.float64).T @ dy.reshape(-1, w_shape[-1])).reshape(w_shape)
+    np.testing.assert_allclose(alone, expected, rtol=1e-4, atol=1e-4)
