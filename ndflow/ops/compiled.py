@@ -37,6 +37,8 @@ def kernels(xp=None):
 
 def _build(numba):
     import numpy as np  # noqa: PLC0415 - kernels are numba code: numba compiles NumPy
+    from numba.core import types  # noqa: PLC0415
+    from numba.extending import intrinsic  # noqa: PLC0415
 
     # error_model="numpy": a float division by zero gives inf/nan (as NumPy), no check per
     # element (Python's ZeroDivisionError check stops the loops from vectorizing)
@@ -245,18 +247,23 @@ def _build(numba):
         units = dh.shape[1]
         one = np.ones(1, gates.dtype)[0]
         for b in range(dh.shape[0]):
+            g_i, g_f, g_c = gates[b, :units], gates[b, units:2 * units], gates[b, 2 * units:3 * units]
+            g_o, g_s = gates[b, 3 * units:4 * units], gates[b, 4 * units:]
+            d_i, d_f = dz[b, :units], dz[b, units:2 * units]
+            d_c, d_o = dz[b, 2 * units:3 * units], dz[b, 3 * units:]
+            dh_row, dc_row, previous, out_row = dh[b], dc[b], c_prev[b], dc_prev[b]
             for u in range(units):
-                i = gates[b, u]
-                f = gates[b, units + u]
-                candidate = gates[b, 2 * units + u]
-                o = gates[b, 3 * units + u]
-                squashed = gates[b, 4 * units + u]
-                dcs = (one - squashed * squashed) * (dh[b, u] * o) + dc[b, u]
-                dz[b, u] = dcs * candidate * ((one - i) * i)
-                dz[b, units + u] = dcs * c_prev[b, u] * ((one - f) * f)
-                dz[b, 2 * units + u] = dcs * i * (one - candidate * candidate)
-                dz[b, 3 * units + u] = dh[b, u] * squashed * ((one - o) * o)
-                dc_prev[b, u] = dcs * f
+                i = g_i[u]
+                f = g_f[u]
+                candidate = g_c[u]
+                o = g_o[u]
+                squashed = g_s[u]
+                dcs = (one - squashed * squashed) * (dh_row[u] * o) + dc_row[u]
+                d_i[u] = dcs * candidate * ((one - i) * i)
+                d_f[u] = dcs * previous[u] * ((one - f) * f)
+                d_c[u] = dcs * i * (one - candidate * candidate)
+                d_o[u] = dh_row[u] * squashed * ((one - o) * o)
+                out_row[u] = dcs * f
 
     @jit
     def segment_sum_rows(ids, rows, out):
@@ -271,6 +278,77 @@ def _build(numba):
             for k in range(rows.shape[1]):
                 target[k] += source[k]
 
+    @intrinsic
+    def _float32_from_bits(typingctx, bits):
+        """The float32 whose IEEE bits are the int32 `bits` (a free reinterpretation)."""
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(types.float32))
+
+        return types.float32(types.int32), codegen
+
+    @jit
+    def exp32(x):
+        """float32 exp that vectorizes (NumPy's float32 exp is ~3x slower on AVX2 here):
+        x = n ln 2 + r with |r| <= ln 2 / 2, then Cephes' degree-6 polynomial for exp(r) and
+        2^n from its exponent bits. Within 1 ulp of exp for -87.3 <= x <= 88.7; inf above,
+        about 1e-38 below (where it feeds sigmoid and tanh, both at their limits there)."""
+        x = min(max(x, np.float32(-87.33654)), np.float32(88.8))
+        n = np.float32(np.floor(x * np.float32(1.44269504088896341) + np.float32(0.5)))
+        r = x - n * np.float32(0.693359375)
+        r = r - n * np.float32(-2.12194440e-4)
+        p = np.float32(1.9875691500e-4)
+        p = p * r + np.float32(1.3981999507e-3)
+        p = p * r + np.float32(8.3334519073e-3)
+        p = p * r + np.float32(4.1665795894e-2)
+        p = p * r + np.float32(1.6666665459e-1)
+        p = p * r + np.float32(5.0000001201e-1)
+        p = p * r * r + r + np.float32(1)
+        # 2^n from its exponent bits; for n > 0 as 2 * 2^(n - 1), since 2^128 overflows
+        # although p * 2^128 need not (n runs from -126 to 128 after the clamp)
+        power = _float32_from_bits((np.int32(n) + np.int32(127)) << np.int32(23))
+        half_power = _float32_from_bits((np.int32(n) + np.int32(126)) << np.int32(23))
+        return (p * np.float32(2)) * half_power if n > 0 else p * power
+
+    @jit
+    def exp32_array(values, out):
+        """out = exp32(values), element by element (1-D float32)."""
+        for i in range(values.shape[0]):
+            out[i] = exp32(values[i])
+
+    @jit
+    def lstm_cell_float32(z, x, c_prev, gates, c, h):
+        """The whole float32 LSTM step after its product `z = h_prev @ w`: z + x, the gates
+        (sigmoid(v) = 1 / (1 + exp(-v)), tanh(v) = 2 / (1 + exp(-2v)) - 1), c and h, in one
+        pass with the vectorizing exp32 (3x fewer microseconds than NumPy's calls; within a
+        few float32 ulps of them)."""
+        units = c.shape[1]
+        one = np.float32(1)
+        two = np.float32(2)
+        for b in range(c.shape[0]):
+            # one-dimensional row slices: with 2-D indexing at computed offsets LLVM cannot
+            # tell the stores from the loads and does not vectorize (165 -> 28 us)
+            z_i, z_f = z[b, :units], z[b, units:2 * units]
+            z_c, z_o = z[b, 2 * units:3 * units], z[b, 3 * units:]
+            x_i, x_f = x[b, :units], x[b, units:2 * units]
+            x_c, x_o = x[b, 2 * units:3 * units], x[b, 3 * units:]
+            g_i, g_f, g_c = gates[b, :units], gates[b, units:2 * units], gates[b, 2 * units:3 * units]
+            g_o, g_s = gates[b, 3 * units:4 * units], gates[b, 4 * units:]
+            previous, state_row, out_row = c_prev[b], c[b], h[b]
+            for u in range(units):
+                i = one / (one + exp32(-(z_i[u] + x_i[u])))
+                f = one / (one + exp32(-(z_f[u] + x_f[u])))
+                candidate = two / (one + exp32(-two * (z_c[u] + x_c[u]))) - one
+                o = one / (one + exp32(-(z_o[u] + x_o[u])))
+                state = f * previous[u] + i * candidate
+                squashed = two / (one + exp32(-two * state)) - one
+                g_i[u] = i
+                g_f[u] = f
+                g_c[u] = candidate
+                g_o[u] = o
+                g_s[u] = squashed
+                state_row[u] = state
+                out_row[u] = o * squashed
+
     class Kernels:
         pass
 
@@ -284,4 +362,6 @@ def _build(numba):
     found.lstm_gates = lstm_gates
     found.lstm_cell_grad = lstm_cell_grad
     found.segment_sum_rows = segment_sum_rows
+    found.exp32_array = exp32_array
+    found.lstm_cell_float32 = lstm_cell_float32
     return found

