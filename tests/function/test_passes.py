@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import ndflow as tf
+from ndflow.ops import compiled
 from ndflow.function import passes
 from ndflow.function.executor import Plan
 
@@ -258,7 +259,7 @@ def _training_block_step(filters, bias, padding="SAME", pool=(2, 2, "VALID")):
 @pytest.mark.parametrize("numba", ["1", "0"])  # compiled pooling kernels, and NumPy's
 @pytest.mark.parametrize("pool", [(2, 2, "VALID"), (2, 2, "SAME"), (3, 3, "VALID")])
 def test_training_graph_pools_by_choice_with_the_same_numbers(monkeypatch, numba, pool):
-    monkeypatch.setenv("NDFLOW_NUMBA", numba)
+    monkeypatch.setitem(compiled._state, "enabled", numba == "1")
     rng = np.random.default_rng(15)
     # small integers: exact sums, many tied maxima (TF's first-maximum routing must hold)
     filters = tf.Variable(rng.integers(-1, 2, size=(3, 3, 3, 8)).astype(np.float32))

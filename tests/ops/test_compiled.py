@@ -41,7 +41,7 @@ WINDOWS = [((3, 8, 8, 5), 2, 2), ((2, 9, 11, 4), 2, 2), ((2, 9, 9, 3), 3, 3), ((
 def test_max_pool_with_choice_takes_the_first_maximum(monkeypatch, numba, shape, window, stride):
     if numba == "1" and compiled.kernels() is None:
         pytest.skip("numba is not installed (the `fast` extra)")
-    monkeypatch.setenv("NDFLOW_NUMBA", numba)
+    monkeypatch.setitem(compiled._state, "enabled", numba == "1")
     rng = np.random.default_rng(1)
     x = rng.integers(-2, 3, size=shape).astype(np.float32)  # many ties
     geo = _geometry(shape, window, stride)
@@ -58,7 +58,7 @@ def test_max_pool_with_choice_takes_the_first_maximum(monkeypatch, numba, shape,
 def test_max_pool_grad_by_choice_matches_max_pool_grad(monkeypatch, numba, shape, window, stride):
     if numba == "1" and compiled.kernels() is None:
         pytest.skip("numba is not installed (the `fast` extra)")
-    monkeypatch.setenv("NDFLOW_NUMBA", numba)
+    monkeypatch.setitem(compiled._state, "enabled", numba == "1")
     rng = np.random.default_rng(2)
     x = rng.integers(-2, 3, size=shape).astype(np.float32)
     geo = _geometry(shape, window, stride)
@@ -99,7 +99,7 @@ def test_compiled_pooling_in_the_fused_conv_matches_numpy(monkeypatch, relu, win
     monkeypatch.setattr(conv_kernels, "_CHUNK_BYTES", 4096)  # several chunks
     results = {}
     for numba in ("1", "0"):
-        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        monkeypatch.setitem(compiled._state, "enabled", numba == "1")
         results[numba] = (fused_conv._run(np, x, w, bias, attrs, relu, pool, with_choice=True),
                           fused_conv._run(np, x, w, bias, attrs, relu, pool))
     (out, choice), plain = results["1"]
@@ -126,15 +126,16 @@ def test_conv_input_grad_by_col2im_matches_numpy(monkeypatch, x_shape, w_shape, 
     dy = rng.standard_normal((x_shape[0], *geo.out, w_shape[-1])).astype(np.float32)
     results = {}
     for numba in ("1", "0"):
-        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        monkeypatch.setitem(compiled._state, "enabled", numba == "1")
         results[numba] = conv_kernels.conv_input_grad(np, x_shape, w, dy, geo)
     assert results["1"].shape == x_shape and results["1"].dtype == np.float32
     np.testing.assert_allclose(results["1"], results["0"], rtol=1e-5, atol=1e-5)
 
 
-def test_numba_can_be_turned_off(monkeypatch):
+def test_numba_can_be_turned_off_by_the_environment(monkeypatch):
+    monkeypatch.setitem(compiled._state, "enabled", None)  # not read yet
     monkeypatch.setenv("NDFLOW_NUMBA", "0")
-    assert compiled.kernels() is None
+    assert compiled.kernels() is None and compiled._state["enabled"] is False
 
 
 def test_compiled_philox_gives_the_same_words(monkeypatch):
@@ -148,7 +149,7 @@ def test_compiled_philox_gives_the_same_words(monkeypatch):
     key = (0xFFFFFFFF, 0x12345678)
     results = {}
     for numba in ("1", "0"):
-        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        monkeypatch.setitem(compiled._state, "enabled", numba == "1")
         results[numba] = _philox.philox(np, counters, key)
     assert results["1"].dtype == np.uint32 and results["1"].shape == (300, 4)
     np.testing.assert_array_equal(results["1"], results["0"])
@@ -167,7 +168,7 @@ def test_compiled_unsorted_segment_sum_matches_numpy(monkeypatch, dtype, data_sh
     ids = rng.integers(-1, 9, size=ids_shape).astype(np.int32)  # repeats and dropped (-1)
     results = {}
     for numba in ("1", "0"):
-        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        monkeypatch.setitem(compiled._state, "enabled", numba == "1")
         results[numba] = tf.math.unsorted_segment_sum(data, ids, 9).numpy()
     expected = np.zeros((9,) + data_shape[len(ids_shape):], dtype)
     np.add.at(expected, ids[ids >= 0], data[ids >= 0])
@@ -191,7 +192,7 @@ def test_compiled_lstm_cell_and_gradient_match_numpy(monkeypatch, dtype):
     cell, grad = op_registry.get("LSTMBlockCell"), op_registry.get("LSTMBlockCellGrad")
     results = {}
     for numba in ("1", "0"):
-        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        monkeypatch.setitem(compiled._state, "enabled", numba == "1")
         with np.errstate(all="ignore"):
             forward = cell.kernel(np, x, h, c, w)
             results[numba] = list(forward) + list(grad.kernel(np, x, h, c, w, forward[2], dh,

@@ -5,6 +5,7 @@ import pytest
 
 import ndflow as tf
 from ndflow.keras.optimizers import adam as adam_module
+from ndflow.ops import compiled
 
 
 def _train(fused, dtype, use_function, steps=4, **kwargs):
@@ -36,7 +37,7 @@ def _train(fused, dtype, use_function, steps=4, **kwargs):
 @pytest.mark.parametrize("use_function", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_keras_adam_gives_the_op_by_op_numbers(monkeypatch, numba, use_function, dtype):
-    monkeypatch.setenv("NDFLOW_NUMBA", numba)
+    monkeypatch.setitem(compiled._state, "enabled", numba == "1")
     fused = _train(True, dtype, use_function)
     plain = _train(False, dtype, use_function)
     for a, b in zip(fused[0] + fused[1], plain[0] + plain[1]):
@@ -78,7 +79,7 @@ def test_earlier_reads_keep_their_values_in_a_traced_step():
 
 @pytest.mark.parametrize("numba", ["1", "0"])
 def test_resource_apply_adam_is_tfs_formula_and_checks_shapes(monkeypatch, numba):
-    monkeypatch.setenv("NDFLOW_NUMBA", numba)
+    monkeypatch.setitem(compiled._state, "enabled", numba == "1")
     from ndflow.framework import errors
     from ndflow.ops import training_ops
 
@@ -133,7 +134,7 @@ def test_adam_blocks_on_several_threads_give_the_same_bits(monkeypatch, nesterov
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("nesterov", [None, 0.9])
 def test_compiled_adam_gives_numpys_bits(monkeypatch, dtype, nesterov):
-    from ndflow.ops import compiled, training_ops
+    from ndflow.ops import training_ops
 
     if compiled.kernels() is None:
         pytest.skip("numba is not installed (the `fast` extra)")
@@ -143,7 +144,7 @@ def test_compiled_adam_gives_numpys_bits(monkeypatch, dtype, nesterov):
     scalars = [dtype(s) for s in (0.9**3, 0.999**3, 0.01, 0.1, 0.001, 1e-7)]
     results = {}
     for numba in ("1", "0"):
-        monkeypatch.setenv("NDFLOW_NUMBA", numba)
+        monkeypatch.setitem(compiled._state, "enabled", numba == "1")
         results[numba] = training_ops._adam_arrays(np, "op", var, m, v, *scalars, grad,
                                                    None if nesterov is None else dtype(nesterov))
     for a, b in zip(results["1"], results["0"]):
