@@ -303,6 +303,8 @@ class _ConvLSTM(recurrent._CellLayer):
             return output, state, state
         return output
 
+    _projects_time_major = False  # the cell projects the batch-major sequence
+
     def _step_function(self, sequences, training):
         cell = self.cell
         return cell.project(sequences, training), lambda x, states: cell.step(x, states,

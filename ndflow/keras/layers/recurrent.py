@@ -179,13 +179,20 @@ class RNN(Layer):
             return [output] + nest.flatten(states)
         return output
 
+    # Built-in gated cells project the sequence time-major: the transpose moves the (B, T, D)
+    # inputs rather than the 4x wider (B, T, 4 * units) projection, the per-step slices are
+    # contiguous, and in the gradient the stacked per-step gradients need no transpose copy
+    # (measured on the lstm_fit benchmark: ~2 ms of a ~40 ms step).
+    _projects_time_major = True
+
     def _step_function(self, sequences, training):
-        """(per-step inputs, step(x_t, states) -> (output, new_states)) for this cell."""
+        """(per-step inputs, step(x_t, states) -> (output, new_states)) for this cell;
+        `sequences` are time-major (T, B, ...)."""
         cell = self.cell
         if isinstance(cell, rnn_cells._GatedCell):
-            mask = cell.get_dropout_mask(sequences[:, 0]) if training else None
+            mask = cell.get_dropout_mask(sequences[0]) if training else None
             if mask is not None:
-                sequences = sequences * manip.expand_dims(mask, 1)
+                sequences = sequences * manip.expand_dims(mask, 0)
             return cell.project(sequences), lambda x, states: cell.step(x, states, training)
 
         kwargs = {"training": training} if getattr(cell, "_call_has_training", False) else {}
@@ -197,8 +204,11 @@ class RNN(Layer):
         return sequences, step
 
     def _loop(self, sequences, initial_state, mask, training):
-        inputs, step = self._step_function(sequences, training)
-        inputs = _time_major(inputs)
+        if self._projects_time_major:
+            inputs, step = self._step_function(_time_major(sequences), training)
+        else:
+            inputs, step = self._step_function(sequences, training)
+            inputs = _time_major(inputs)
         mask = None if mask is None else _time_major(mask)
         if self.go_backwards:
             inputs = manip.reverse(inputs, [0])
