@@ -1,6 +1,7 @@
 """The compiled executor: plans, buffer release, in-place reuse of dead buffers."""
 
 import numpy as np
+import pytest
 
 import ndflow as tf
 from ndflow.function.executor import Plan
@@ -95,3 +96,54 @@ def test_relu_grad_writes_into_a_fresh_conv_input_gradient():
     np.testing.assert_allclose(concrete(x).numpy(), fn(x).numpy(), rtol=1e-5, atol=1e-3)
     into = [s.op.type for s in concrete._plan.steps if s.kernel.__name__ == "kernel_into"]
     assert "ReluGrad" in into
+
+
+def _mixed_plan():
+    """A plan with constants, a multi-output op, a stateful op without outputs, attrs, an
+    output that is a fed input and one that is a constant."""
+    variable = tf.Variable(0.0)
+
+    def fn(x):
+        parts = tf.split(x, 2)  # two outputs
+        total = tf.reduce_sum(parts[0] * 3.0) + tf.reduce_sum(parts[1])
+        variable.assign_add(total)  # no outputs
+        return total, x, tf.constant(7.0)
+
+    return _concrete(fn, tf.TensorSpec([4], tf.float32)), variable
+
+
+@pytest.mark.parametrize("generated", [True, False])
+def test_generated_and_interpreted_plans_give_the_same_results(monkeypatch, generated):
+    from ndflow.function import executor
+
+    if not generated:
+        monkeypatch.setattr(executor, "_GENERATED_MAX_STEPS", 0)
+    concrete, variable = _mixed_plan()
+    x = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    total, same, seven = concrete(tf.constant(x))
+    assert total.numpy() == 16.0 and seven.numpy() == 7.0
+    np.testing.assert_array_equal(same.numpy(), x)
+    concrete(tf.constant(x))
+    assert variable.numpy() == 32.0
+    program = concrete._plan._compiled
+    assert (program.__code__.co_filename == "<ndflow plan>") == generated
+
+
+@pytest.mark.parametrize("generated", [True, False])
+def test_a_failing_kernel_names_its_op_and_inputs(monkeypatch, generated):
+    from ndflow.function import executor
+
+    if not generated:
+        monkeypatch.setattr(executor, "_GENERATED_MAX_STEPS", 0)
+
+    def fn(x, index):
+        y = tf.exp(x)
+        return tf.gather(y, index)
+
+    concrete = _concrete(fn, tf.TensorSpec([3], tf.float32), tf.TensorSpec([], tf.int32))
+    np.testing.assert_allclose(concrete(tf.constant([0.0, 1.0, 2.0]), tf.constant(1)).numpy(),
+                               np.e, rtol=1e-6)
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        concrete(tf.constant([0.0, 1.0, 2.0]), tf.constant(5))
+    message = str(caught.value)
+    assert "GatherV2" in message and "5" in message and "in op" in message
