@@ -91,18 +91,28 @@ class blas_owned:  # noqa: N801 - used as a context manager, like a function
 
 
 class Tuner:
-    """Chooses, per plan, between BLAS's own threads and ndflow's split products by timing
-    whole runs of the plan: blocks of runs in each mode (the first runs of a block are not
-    counted: BLAS's idle threads keep spinning for a while after a switch), then the faster
-    mode, with a block of the other mode every `_RECHECK` runs so that a change in the
-    machine's load (another process taking a core, or leaving) is noticed."""
+    """Chooses, per plan, between BLAS's own threads (the default) and ndflow's split products
+    by timing whole runs of the plan.
 
-    __slots__ = ("runs", "samples", "best", "block_mode", "block_left")
+    On an idle machine BLAS's threads were faster on every training workload measured here
+    (whole processes forced into one mode: seed-CNN step 10-15%, LSTM ~15%, MLP 25-40%), so the
+    tuner stays with them and tries ndflow's mode only when BLAS's runs look contended: the
+    median of its last counted runs above `_CONTENDED` times its fastest run of the last
+    `_HISTORY` (another busy process on the second core made steps 4x slower). A trial is a
+    block of runs in ndflow's mode whose first runs are not counted (BLAS's idle threads keep
+    spinning for a while after a switch); the faster mode is kept. While ndflow's mode is kept,
+    a block of BLAS runs every `_RECHECK` runs notices when the load has gone; trials of
+    ndflow's mode are at least `_RECHECK` runs apart."""
+
+    __slots__ = ("runs", "samples", "best", "block_mode", "block_left", "last_trial",
+                 "continued", "history")
 
     _WARMUP = 3
     _BLOCK = 6
-    _COUNTED = 4  # the last runs of a block
+    _COUNTED = 4  # the last runs of a block that follows a switch
     _RECHECK = 60
+    _CONTENDED = 1.3
+    _HISTORY = 60
 
     def __init__(self):
         self.runs = 0
@@ -110,6 +120,9 @@ class Tuner:
         self.best = False
         self.block_mode = None
         self.block_left = 0
+        self.last_trial = -self._RECHECK
+        self.continued = False  # this block runs in the same mode as the one before
+        self.history = []  # recent BLAS-mode times
 
     def usable(self):
         return bool(_state["libraries"] if _state["checked"] else _blas_libraries())
@@ -122,33 +135,46 @@ class Tuner:
         if self.block_left == 0:
             self._next_block()
         self.block_left -= 1
-        return self.block_mode, self.block_left < self._COUNTED
+        return self.block_mode, self.continued or self.block_left < self._COUNTED
 
     def _next_block(self):
-        tried = {mode: len(self.samples[mode]) for mode in (False, True)}
-        if tried[False] < 2 * self._COUNTED or tried[True] < 2 * self._COUNTED:
-            # initial comparison: alternate blocks until each mode has two blocks counted
-            self.block_mode = tried[True] < tried[False]
-        elif self.block_mode != self.best:
-            self._decide()
-            self.block_mode = self.best
-        elif self.runs % self._RECHECK < self._BLOCK:
-            self.block_mode = not self.best
+        previous = self.block_mode
+        if previous is not None and previous != self.best:
+            self._decide()  # a trial block has ended
+        if self.runs - self.last_trial < self._RECHECK:
+            mode = self.best
+        elif self.best or self._contended():
+            mode = not self.best  # recheck BLAS, or try ndflow's threads under contention
+            self.last_trial = self.runs
         else:
-            self.block_mode = self.best
+            mode = self.best
+        self.continued = mode == previous
+        self.block_mode = mode
         self.block_left = self._BLOCK
 
+    def _contended(self):
+        recent = self.samples[False]
+        if len(recent) < self._COUNTED or len(self.history) < 2 * self._COUNTED:
+            return False
+        return _median(recent) > self._CONTENDED * min(self.history)
+
     def _decide(self):
-        medians = {mode: sorted(times)[len(times) // 2] for mode, times in self.samples.items()}
-        self.best = medians[True] < medians[False]
+        if self.samples[False] and self.samples[True]:
+            self.best = _median(self.samples[True]) < _median(self.samples[False])
 
     def record(self, own, seconds):
         times = self.samples[own]
         times.append(seconds)
-        if len(times) > 2 * self._COUNTED:
+        if len(times) > self._COUNTED:
             del times[0]
-        if self.block_left == 0 and len(self.samples[not own]) >= 2 * self._COUNTED:
-            self._decide()
+        if not own:
+            self.history.append(seconds)
+            if len(self.history) > self._HISTORY:
+                del self.history[0]
+
+
+def _median(values):
+    return sorted(values)[len(values) // 2]
 
 
 def threads():
