@@ -7,15 +7,16 @@ spins until the descheduled one gets its time slice back: measured here, a seed-
 step went from 25 ms to 100-300 ms with one other busy process, while TensorFlow (whose thread
 pool lets the calling thread take over queued work) lost about a third.
 
-So a graph plan with large products (`worth_splitting`) has a `Tuner` that times whole runs
-in two modes and keeps the faster, re-checking now and then: BLAS's own threads as configured,
-or ndflow's own (`blas_owned`): BLAS set to one thread for the run, each product of 20 MFLOP or
-more split into row (or column) blocks that the calling thread and the worker threads take from
-a shared counter, so when a worker is not scheduled the caller simply does its blocks (no
-thread waits for one that has not started). Kernels with other parallel work (fused conv
-chunks, large Adam updates) use the same threads through `run_blocks` in that mode. Measured
-with one other busy process: ~40 ms per seed-CNN step in ndflow's mode against ~100 ms in
-BLAS's; idle, the two are within noise, so the tuner's choice there hardly matters.
+So a graph plan with large products (`worth_splitting`) has a `Tuner`: it runs BLAS's own threads
+as configured (faster on an idle machine: measured 10-40% on the training workloads) and, when
+those runs look contended, times a block of runs in ndflow's own mode (`blas_owned`): BLAS set to
+one thread for the run, each product of 20 MFLOP or more split into row (or column) blocks that
+the calling thread and the worker threads take from a shared counter, so when a worker is not
+scheduled the caller simply does its blocks (no thread waits for one that has not started). The
+faster mode is kept and re-checked now and then. Kernels with other parallel work (fused conv
+chunks, conv gradients, large Adam updates) use the same threads through `run_blocks` in that
+mode. Measured with one other busy process: ~40 ms per seed-CNN step in ndflow's mode against
+~100 ms in BLAS's.
 
 The number of threads is the one the BLAS library is configured with, so `OPENBLAS_NUM_THREADS`
 (or `MKL_NUM_THREADS`, ...) keeps deciding how many cores ndflow uses, and the library's setting
