@@ -386,10 +386,12 @@ class MaxPoolGradByChoice:
     def kernel(xp, choice, dy, input_shape, ksize, strides, padding):
         x_shape = (dy.shape[0], *input_shape[1:])
         geo = _choice_geometry(x_shape, ksize, strides, padding)
-        if choice.shape != dy.shape:
+        if choice.shape != dy.shape or dy.shape[1:-1] != geo.out or \
+                dy.shape[-1] != x_shape[-1]:
             raise errors.InvalidArgumentError(
-                f"_MaxPoolGradByChoice: choice shape {list(choice.shape)} and gradient shape "
-                f"{list(dy.shape)} differ")
+                f"_MaxPoolGradByChoice: choice and gradient must have shape "
+                f"{[dy.shape[0], *geo.out, x_shape[-1]]}, got {list(choice.shape)} and "
+                f"{list(dy.shape)}")
         return max_pool_grad_by_choice(xp, choice, dy, x_shape, geo)
 
 

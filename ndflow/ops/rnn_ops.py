@@ -94,6 +94,9 @@ class LSTMBlockCell:
         units = h_prev.shape[1]
         z = xp.matmul(h_prev, w)
         compiled_kernels = compiled.kernels(xp) if z.dtype.kind == "f" else None
+        if compiled_kernels is not None:
+            # compiled loops index by these shapes (eager calls skip `infer`): check them
+            _cell_dims("LSTMBlockCell", x, h_prev, c_prev, w)
         if compiled_kernels is not None and z.size and z.dtype == xp.float32:
             gates = xp.empty((z.shape[0], 5 * units), z.dtype)
             c, h = xp.empty(c_prev.shape, z.dtype), xp.empty(c_prev.shape, z.dtype)
@@ -164,36 +167,64 @@ class LSTMBlockCellGrad:
                 Spec((units, _times(4, units)), x.dtype))
 
     def kernel(xp, x, h_prev, c_prev, w, gates, dh, dc):
-        units = h_prev.shape[1]
-        compiled_kernels = compiled.kernels(xp) if gates.dtype.kind == "f" else None
-        if compiled_kernels is not None and gates.size:
-            dz = xp.empty((gates.shape[0], 4 * units), gates.dtype)
-            dc_prev = xp.empty(dh.shape, gates.dtype)
-            compiled_kernels.lstm_cell_grad(*[xp.ascontiguousarray(a) for a in
-                                              (gates, c_prev, dh, dc)], dz, dc_prev)
-            return dz, xp.matmul(dz, w.T), dc_prev, xp.matmul(h_prev.T, dz)
-        i, f, ci, o, co = (gates[:, k * units:(k + 1) * units] for k in range(5))
-        dcs = xp.square(co)
-        xp.subtract(1, dcs, out=dcs)
-        dcs *= dh * o
-        dcs += dc
-        dz = xp.empty((gates.shape[0], 4 * units), gates.dtype)
-        xp.multiply(dcs, ci, out=dz[:, :units])
-        xp.multiply(dcs, c_prev, out=dz[:, units:2 * units])
-        xp.multiply(dcs, i, out=dz[:, 2 * units:3 * units])
-        xp.multiply(dh, co, out=dz[:, 3 * units:])
-        act = gates[:, :4 * units]
-        slope = xp.subtract(1, act)
-        slope *= act
-        tanh_slope = slope[:, 2 * units:3 * units]
-        xp.square(ci, out=tanh_slope)
-        xp.subtract(1, tanh_slope, out=tanh_slope)
-        dz *= slope
-        return dz, xp.matmul(dz, w.T), dcs * f, xp.matmul(h_prev.T, dz)
+        dz, dc_prev = _pre_activation_grad(xp, x, h_prev, c_prev, w, gates, dh, dc)
+        return dz, xp.matmul(dz, w.T), dc_prev, xp.matmul(h_prev.T, dz)
 
     def grad(op, ddx, ddh_prev, ddc_prev, ddw):
         return _recomputed_grad_grad(lstm_cell_unfused, op, 4,
                                      [ddx, ddh_prev, ddc_prev, ddw])
+
+
+def _pre_activation_grad(xp, x, h_prev, c_prev, w, gates, dh, dc):
+    """(dz, dc_prev): the gradient of the cell's pre-activation z and of c_prev."""
+    units = h_prev.shape[1]
+    compiled_kernels = compiled.kernels(xp) if gates.dtype.kind == "f" else None
+    if compiled_kernels is not None and gates.size:
+        # compiled loops index by these shapes (eager calls skip `infer`): check them
+        LSTMBlockCellGrad.infer(x, h_prev, c_prev, w, gates, dh, dc)
+        if len({a.shape for a in (h_prev, c_prev, dh, dc)}) != 1:
+            raise errors.InvalidArgumentError(
+                f"LSTMBlockCellGrad: h_prev, c_prev, dh and dc must have one shape, got "
+                f"{h_prev.shape}, {c_prev.shape}, {dh.shape} and {dc.shape}")
+        dz = xp.empty((gates.shape[0], 4 * units), gates.dtype)
+        dc_prev = xp.empty(dh.shape, gates.dtype)
+        compiled_kernels.lstm_cell_grad(*[xp.ascontiguousarray(a) for a in
+                                          (gates, c_prev, dh, dc)], dz, dc_prev)
+        return dz, dc_prev
+    i, f, ci, o, co = (gates[:, k * units:(k + 1) * units] for k in range(5))
+    dcs = xp.square(co)
+    xp.subtract(1, dcs, out=dcs)
+    dcs *= dh * o
+    dcs += dc
+    dz = xp.empty((gates.shape[0], 4 * units), gates.dtype)
+    xp.multiply(dcs, ci, out=dz[:, :units])
+    xp.multiply(dcs, c_prev, out=dz[:, units:2 * units])
+    xp.multiply(dcs, i, out=dz[:, 2 * units:3 * units])
+    xp.multiply(dh, co, out=dz[:, 3 * units:])
+    act = gates[:, :4 * units]
+    slope = xp.subtract(1, act)
+    slope *= act
+    tanh_slope = slope[:, 2 * units:3 * units]
+    xp.square(ci, out=tanh_slope)
+    xp.subtract(1, tanh_slope, out=tanh_slope)
+    dz *= slope
+    return dz, dcs * f
+
+
+@primitive("_LSTMBlockCellInputGrad", dtypes=_DTYPES, num_outputs=3)
+class LSTMBlockCellInputGrad:
+    """LSTMBlockCellGrad without the weight gradient: (dz, dh_prev, dc_prev), where dz is the
+    pre-activation gradient (= dx). The graph pass `hoist_lstm_weight_gradient` builds it after
+    differentiation, when the weight gradients of all steps are summed: their sum is then one
+    product over the stacked steps, sum_t h_prev_t^T dz_t."""
+
+    def infer(x, h_prev, c_prev, w, gates, dh, dc):
+        dz, dh_prev, dc_prev, _ = LSTMBlockCellGrad.infer(x, h_prev, c_prev, w, gates, dh, dc)
+        return dz, dh_prev, dc_prev
+
+    def kernel(xp, x, h_prev, c_prev, w, gates, dh, dc):
+        dz, dc_prev = _pre_activation_grad(xp, x, h_prev, c_prev, w, gates, dh, dc)
+        return dz, xp.matmul(dz, w.T), dc_prev
 
 
 # --- composite reference and the second-order gradient ---------------------------------------

@@ -220,3 +220,25 @@ def test_exp32_is_within_one_ulp_of_exp():
     assert ulps.max() <= 1.0
     np.testing.assert_array_equal(out[200001:200005], [1, 1, 1, 1])
     assert np.isinf(out[-4]) and np.isinf(out[-2]) and out[-3] < 2e-38 and out[-1] < 2e-38
+
+
+@pytest.mark.parametrize("numba", ["1", "0"])
+def test_eager_kernels_with_mismatched_shapes_raise_instead_of_writing_out_of_bounds(
+        monkeypatch, numba):
+    # eager calls run kernels without `infer`: the compiled paths must check shapes themselves
+    monkeypatch.setitem(compiled._state, "enabled", numba == "1")
+    f32 = np.float32
+    x, w = np.zeros((2, 8), f32), np.zeros((2, 8), f32)
+    h, c = np.zeros((2, 2), f32), np.zeros((2, 3), f32)
+    with pytest.raises(errors.InvalidArgumentError, match="LSTMBlockCell"):
+        execute("LSTMBlockCell", x, h, c, w)
+    gates = np.zeros((2, 10), f32)
+    for dh, dc in [(np.zeros((3, 2), f32), np.zeros((2, 2), f32)),
+                   (np.zeros((2, 2), f32), np.zeros((2, 5), f32))]:
+        for op in ("LSTMBlockCellGrad", "_LSTMBlockCellInputGrad"):
+            with pytest.raises(errors.InvalidArgumentError, match="LSTMBlockCellGrad"):
+                execute(op, x, h, h, w, gates, dh, dc)
+    with pytest.raises(errors.InvalidArgumentError, match="_MaxPoolGradByChoice"):
+        execute("_MaxPoolGradByChoice", np.zeros((1, 4, 4, 2), np.uint8),
+                np.zeros((1, 4, 4, 2), f32), input_shape=(1, 6, 6, 2), ksize=(1, 2, 2, 1),
+                strides=(1, 2, 2, 1), padding="VALID")

@@ -374,3 +374,42 @@ def test_keras_gru_fused_and_unfused_train_alike(monkeypatch, layer_kwargs, mask
 def test_keras_gru_keeps_unfused_step_when_fusion_does_not_apply(monkeypatch, layer_kwargs):
     *_, calls = _train_lstm(True, monkeypatch, layer_kwargs, steps=1, layer="GRU")
     assert calls == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_traced_sequence_gradient_sums_the_weight_gradient_in_one_product(dtype):
+    rng = np.random.default_rng(6)
+    x_seq = tf.constant(rng.normal(size=(7, 3, 8)).astype(dtype))
+    h0, c0 = (tf.constant(rng.normal(size=(3, 2)).astype(dtype)) for _ in range(2))
+    w = tf.constant(rng.normal(size=(2, 8)).astype(dtype))
+
+    def step(x_seq, h, c, w):
+        with tf.GradientTape() as tape:
+            tape.watch([x_seq, h, c, w])
+            hh, cc = h, c
+            for t in range(7):
+                hh, cc = rnn_ops.lstm_block_cell(x_seq[t], hh, cc, w)
+            loss = tf.reduce_sum(hh * hh) + tf.reduce_sum(cc)
+        return tape.gradient(loss, [x_seq, h, c, w])
+
+    concrete = tf.function(step).get_concrete_function(x_seq, h0, c0, w)
+    for got, want in zip(concrete(x_seq, h0, c0, w), step(x_seq, h0, c0, w)):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    types = [s.op.type for s in concrete._plan.steps]
+    assert types.count("_LSTMBlockCellInputGrad") == 7 and "LSTMBlockCellGrad" not in types
+    summed = [s.op for s in concrete._plan.steps if s.op.type == "MatMul"
+              and s.op.inputs[0].op.type == "ConcatV2" and s.op.attrs["transpose_a"]]
+    assert len(summed) == 1  # the seven weight gradients are one product
+
+
+def test_input_grad_op_matches_the_full_gradient_op():
+    from ndflow.framework.op_registry import execute
+
+    x, h, c, w = _cell_args(3, 2, seed=7)
+    h_new, c_new, gates = execute("LSTMBlockCell", x, h, c, w)
+    dh, dc = tf.ones_like(h_new), tf.ones_like(c_new) * 0.5
+    full = execute("LSTMBlockCellGrad", x, h, c, w, gates, dh, dc)
+    partial = execute("_LSTMBlockCellInputGrad", x, h, c, w, gates, dh, dc)
+    assert len(partial) == 3
+    for got, want in zip(partial, full[:3]):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
