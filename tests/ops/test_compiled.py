@@ -36,12 +36,17 @@ WINDOWS = [((3, 8, 8, 5), 2, 2), ((2, 9, 11, 4), 2, 2), ((2, 9, 9, 3), 3, 3), ((
            ((1, 6, 6, 33), 1, 1)]
 
 
-@pytest.mark.parametrize("numba", ["1", "0"])
-@pytest.mark.parametrize("shape, window, stride", WINDOWS)
-def test_max_pool_with_choice_takes_the_first_maximum(monkeypatch, numba, shape, window, stride):
-    if numba == "1" and compiled.kernels() is None:
+@pytest.fixture(params=["compiled", "numpy"])
+def kernel_path(request, monkeypatch):
+    """Runs a test on the compiled kernels (skipped without numba) and on the NumPy code."""
+    if request.param == "compiled" and compiled.kernels() is None:
         pytest.skip("numba is not installed (the `fast` extra)")
-    monkeypatch.setitem(compiled._state, "enabled", numba == "1")
+    monkeypatch.setitem(compiled._state, "enabled", request.param == "compiled")
+    return request.param
+
+
+@pytest.mark.parametrize("shape, window, stride", WINDOWS)
+def test_max_pool_with_choice_takes_the_first_maximum(kernel_path, shape, window, stride):
     rng = np.random.default_rng(1)
     x = rng.integers(-2, 3, size=shape).astype(np.float32)  # many ties
     geo = _geometry(shape, window, stride)
@@ -53,12 +58,8 @@ def test_max_pool_with_choice_takes_the_first_maximum(monkeypatch, numba, shape,
     assert choice.dtype == np.uint8
 
 
-@pytest.mark.parametrize("numba", ["1", "0"])
 @pytest.mark.parametrize("shape, window, stride", WINDOWS)
-def test_max_pool_grad_by_choice_matches_max_pool_grad(monkeypatch, numba, shape, window, stride):
-    if numba == "1" and compiled.kernels() is None:
-        pytest.skip("numba is not installed (the `fast` extra)")
-    monkeypatch.setitem(compiled._state, "enabled", numba == "1")
+def test_max_pool_grad_by_choice_matches_max_pool_grad(kernel_path, shape, window, stride):
     rng = np.random.default_rng(2)
     x = rng.integers(-2, 3, size=shape).astype(np.float32)
     geo = _geometry(shape, window, stride)
@@ -222,11 +223,9 @@ def test_exp32_is_within_one_ulp_of_exp():
     assert np.isinf(out[-4]) and np.isinf(out[-2]) and out[-3] < 2e-38 and out[-1] < 2e-38
 
 
-@pytest.mark.parametrize("numba", ["1", "0"])
 def test_eager_kernels_with_mismatched_shapes_raise_instead_of_writing_out_of_bounds(
-        monkeypatch, numba):
+        kernel_path):
     # eager calls run kernels without `infer`: the compiled paths must check shapes themselves
-    monkeypatch.setitem(compiled._state, "enabled", numba == "1")
     f32 = np.float32
     x, w = np.zeros((2, 8), f32), np.zeros((2, 8), f32)
     h, c = np.zeros((2, 2), f32), np.zeros((2, 3), f32)
