@@ -147,36 +147,54 @@ def build(numba):
             new_var[i] = var[i] - step / denominator
 
     @jit
-    def philox(counters, key0, key1, out):
-        """Philox4x32-10 of each (4,) uint32 counter row under the key (two uint64 holding
-        32-bit words): ops/_philox.py's rounds, with every value a uint64 (mixing signed and
-        unsigned integers would make numba compute in float64)."""
+    def _philox_row(c0, c1, c2, c3, key0, key1, row):
+        """One block of Philox4x32-10 (ops/_philox.py's rounds) into `row`, every value a
+        uint64 holding 32 bits (mixing signed and unsigned integers would make numba compute in
+        float64)."""
         mul_a = np.uint64(0xD2511F53)
         mul_b = np.uint64(0xCD9E8D57)
         bump_a = np.uint64(0x9E3779B9)
         bump_b = np.uint64(0xBB67AE85)
         low = np.uint64(0xFFFFFFFF)
         shift = np.uint64(32)
+        k0 = key0
+        k1 = key1
+        for _ in range(10):
+            product_a = mul_a * c0
+            product_b = mul_b * c2
+            c0 = (product_b >> shift) ^ c1 ^ k0
+            c1 = product_b & low
+            c2 = (product_a >> shift) ^ c3 ^ k1
+            c3 = product_a & low
+            k0 = (k0 + bump_a) & low
+            k1 = (k1 + bump_b) & low
+        row[0] = np.uint32(c0)
+        row[1] = np.uint32(c1)
+        row[2] = np.uint32(c2)
+        row[3] = np.uint32(c3)
+
+    @jit
+    def philox_run(low, high, key0, key1, out):
+        """Philox4x32-10 of the counters low + i (a 128-bit counter: 64-bit halves, the low
+        half carrying into the high), for each row i of `out`: the counters are made here
+        instead of by ~10 NumPy calls."""
+        mask = np.uint64(0xFFFFFFFF)
+        shift = np.uint64(32)
+        for i in range(out.shape[0]):
+            counter = low + np.uint64(i)
+            carry = np.uint64(1) if counter < low else np.uint64(0)
+            top = high + carry
+            _philox_row(counter & mask, counter >> shift, top & mask, top >> shift, key0, key1,
+                        out[i])
+
+    @jit
+    def philox(counters, key0, key1, out):
+        """Philox4x32-10 of each (4,) uint32 counter row under the key (two uint64 holding
+        32-bit words)."""
         for i in range(counters.shape[0]):
-            c0 = np.uint64(counters[i, 0])
-            c1 = np.uint64(counters[i, 1])
-            c2 = np.uint64(counters[i, 2])
-            c3 = np.uint64(counters[i, 3])
-            k0 = key0
-            k1 = key1
-            for _ in range(10):
-                product_a = mul_a * c0
-                product_b = mul_b * c2
-                c0 = (product_b >> shift) ^ c1 ^ k0
-                c1 = product_b & low
-                c2 = (product_a >> shift) ^ c3 ^ k1
-                c3 = product_a & low
-                k0 = (k0 + bump_a) & low
-                k1 = (k1 + bump_b) & low
-            out[i, 0] = np.uint32(c0)
-            out[i, 1] = np.uint32(c1)
-            out[i, 2] = np.uint32(c2)
-            out[i, 3] = np.uint32(c3)
+            _philox_row(np.uint64(counters[i, 0]), np.uint64(counters[i, 1]),
+                        np.uint64(counters[i, 2]), np.uint64(counters[i, 3]), key0, key1,
+                        out[i])
 
     @jit
     def lstm_pre_activation(z, x, units):
@@ -327,6 +345,7 @@ def build(numba):
     found.col2im = col2im
     found.adam = adam
     found.philox = philox
+    found.philox_run = philox_run
     found.lstm_pre_activation = lstm_pre_activation
     found.lstm_gates = lstm_gates
     found.lstm_cell_grad = lstm_cell_grad

@@ -85,7 +85,15 @@ class Stream:
 
     def blocks(self, start, count):
         """`count` blocks ((count, 4) uint32) from block `start` (a Python int)."""
-        return self.blocks_at(start, self.xp.arange(count, dtype=self.xp.uint64))
+        xp = self.xp
+        compiled_kernels = compiled.kernels(xp) if count > _SMALL else None
+        if compiled_kernels is not None:  # counters made in the loop, not by ~10 array ops
+            first = (self.counter + start) & ((1 << 128) - 1)
+            out = xp.empty((count, 4), dtype=xp.uint32)
+            compiled_kernels.philox_run(xp.uint64(first & _MASK64), xp.uint64(first >> 64),
+                                        xp.uint64(self.key[0]), xp.uint64(self.key[1]), out)
+            return out
+        return self.blocks_at(start, xp.arange(count, dtype=xp.uint64))
 
     def blocks_at(self, start, index):
         """Blocks at offsets `index` (a uint64 array) from block `start`, in one Philox call."""

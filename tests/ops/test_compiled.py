@@ -241,3 +241,20 @@ def test_eager_kernels_with_mismatched_shapes_raise_instead_of_writing_out_of_bo
         execute("_MaxPoolGradByChoice", np.zeros((1, 4, 4, 2), np.uint8),
                 np.zeros((1, 4, 4, 2), f32), input_shape=(1, 6, 6, 2), ksize=(1, 2, 2, 1),
                 strides=(1, 2, 2, 1), padding="VALID")
+
+
+def test_compiled_philox_stream_blocks_match_numpy_with_a_carry(monkeypatch):
+    from ndflow.ops import _philox
+
+    if compiled.kernels() is None:
+        pytest.skip("numba is not installed (the `fast` extra)")
+    # a counter 3 blocks below 2^64: the low 64 bits wrap and carry into the high half
+    stream = _philox.Stream(np, 0x0123456789ABCDEF, (5 << 64) | ((1 << 64) - 3))
+    results = {}
+    for enabled in (True, False):
+        monkeypatch.setitem(compiled._state, "enabled", enabled)
+        results[enabled] = stream.blocks(0, 40)
+    assert results[True].dtype == np.uint32 and results[True].shape == (40, 4)
+    np.testing.assert_array_equal(results[True], results[False])
+    np.testing.assert_array_equal(results[True][3:6], stream.blocks_at(
+        3, np.arange(3, dtype=np.uint64)))
