@@ -135,6 +135,10 @@ def forward_variable_reads(graph, outputs):
                 last_read[handle] = op.outputs[0]
         elif op.type in _WRITES:
             last_read.pop(id(op.inputs[0]), None)
+        elif op.type.startswith("ResourceApply"):  # fused optimizer updates (TF's training
+            for tensor in op.inputs:               # ops) write their resource inputs only
+                if tensor.dtype is dtypes.resource:
+                    last_read.pop(id(tensor), None)
         elif op.opdef.stateful and op.type not in ("Const", "Placeholder"):
             last_read.clear()  # an opaque stateful op (a function call, print) may write
     return rewriter.finish(outputs)

@@ -129,6 +129,33 @@ def test_jit_compile_function_matches_plain_function():
     np.testing.assert_allclose(plain(x).numpy(), fn(x).numpy(), rtol=1e-6)
 
 
+def test_a_fused_optimizer_update_ends_only_its_own_variables_reads():
+    step = tf.Variable(3, dtype=tf.int64)
+    weights = tf.Variable([1.0, 2.0])
+    optimizer = tf.keras.optimizers.Adam(learning_rate=0.1)
+    optimizer.build([weights])
+
+    def fn(x):
+        before = step.read_value()
+        first = weights.read_value()
+        optimizer.apply_gradients([(x, weights)])  # ResourceApplyKerasAdam on weights only
+        return before + step.read_value(), first, weights.read_value()
+
+    spec = tf.TensorSpec([2], tf.float32)
+    graph, inputs, outputs = _trace(fn, spec)
+    graph, inputs, outputs = passes.clone(graph, inputs, outputs)
+    outputs = passes.forward_variable_reads(graph, outputs)
+    passes.eliminate_dead_code(graph, outputs)
+    reads = [op for op in graph._operations if op.type == "ReadVariableOp"]
+    read_handles = [op.inputs[0].op.name for op in reads]
+    assert len(read_handles) == len(set(read_handles)) + 1  # weights read again, step not
+    concrete = tf.function(fn).get_concrete_function(spec)
+    total, first, after = concrete(tf.constant([1.0, -1.0]))
+    assert total.numpy() == 6
+    np.testing.assert_array_equal(first.numpy(), [1.0, 2.0])
+    assert after.numpy()[0] < 1.0 and after.numpy()[1] > 2.0  # the update is seen
+
+
 def test_repeated_variable_reads_are_forwarded_until_a_write():
     variable = tf.Variable([1.0, 2.0, 3.0])
 
