@@ -169,13 +169,14 @@ class Plan:
         lines = ["def run(arrays, xp):"]
         if self.input_slots:
             lines.append(f"    {', '.join(f'v{s}' for s in self.input_slots)}, = arrays")
+        self._step_at_line = {}  # a failing call's line number -> its step (`_failed_step`)
         for index, (step, free) in enumerate(zip(self.steps, self.frees)):
             namespace[f"k{index}"] = step.kernel
             args = ", ".join(["xp"] + [name(s) for s in step.inputs])
             if step.attrs:
                 namespace[f"a{index}"] = step.attrs
                 args += f", **a{index}"
-            lines.append(f"    i = {index}")
+            self._step_at_line[len(lines) + 1] = index
             if step.single:
                 lines.append(f"    v{step.outputs[0]} = k{index}({args})")
             elif not step.outputs:
@@ -228,7 +229,7 @@ class Plan:
         try:
             outputs = program(arrays, xp)
         except Exception as error:  # noqa: BLE001 - reported as TF does, with the op and line
-            step, args = self._failed_step(error, arrays)
+            step, args = self._failed_step(error)
             reported = kernel_error(step.op.opdef, args, step.attrs, error)
             raise type(reported)(None, step.op, _located(step.op, reported.message)) from error
         finally:
@@ -239,25 +240,23 @@ class Plan:
             tuner.record(owned is not None, _perf_counter() - started)
         return outputs
 
-    def _failed_step(self, error, arrays):
-        """The step that raised and its input arrays, from the failing frame's locals (the
-        generated function keeps its step number in `i` and its slots in `v<slot>`)."""
-        frame = None
+    def _failed_step(self, error):
+        """The step that raised and its input arrays, from the failing frame: the generated
+        function's line number names the step and its locals `v<slot>` hold the inputs; the
+        interpreted loop keeps `i` and `values`."""
         traceback = error.__traceback__
         while traceback is not None:
-            code = traceback.tb_frame.f_code
-            if code.co_filename == _GENERATED_FILE or code is Plan._interpret.__code__:
-                frame = traceback.tb_frame
-                break
+            frame = traceback.tb_frame
+            if frame.f_code.co_filename == _GENERATED_FILE:
+                step = self.steps[self._step_at_line[traceback.tb_lineno]]
+                local = frame.f_locals
+                return step, [self.initial[s] if self.initial[s] is not None else
+                              local.get(f"v{s}") for s in step.inputs]
+            if frame.f_code is Plan._interpret.__code__:
+                step = self.steps[frame.f_locals["i"]]
+                return step, [frame.f_locals["values"][s] for s in step.inputs]
             traceback = traceback.tb_next
-        local = frame.f_locals if frame is not None else {}
-        step = self.steps[local.get("i", 0)]
-        if "values" in local:  # the interpreted loop
-            return step, [local["values"][s] for s in step.inputs]
-        known = dict(zip(self.input_slots, arrays))
-        args = [self.initial[s] if self.initial[s] is not None else
-                local.get(f"v{s}", known.get(s)) for s in step.inputs]
-        return step, args
+        raise error  # not raised by a step (cannot happen: the plan's code only calls kernels)
 
 
 _GENERATED_FILE = "<ndflow plan>"

@@ -310,14 +310,20 @@ def _consumers(graph):
 
 
 def _new_op(graph, op_type, inputs, attrs, like):
-    """An op of `op_type` on `inputs` placed just before `like` (program order is kept)."""
+    """An op of `op_type` on `inputs` placed just before `like` (program order is kept);
+    returns its output (the first one: `_new_op_outputs` returns them all)."""
+    return _new_op_outputs(graph, op_type, inputs, attrs, like)[0]
+
+
+def _new_op_outputs(graph, op_type, inputs, attrs, like):
+    """Like `_new_op`, for an op with any number of outputs: returns them all."""
     opdef = op_registry.get(op_type)
     specs = opdef.infer(*[Spec(t.shape.as_tuple(), t.dtype) for t in inputs], **attrs)
     op = Operation(graph, opdef, graph.unique_name(op_type), list(inputs), dict(attrs),
-                   [specs], [], like.source)
+                   [specs] if opdef.num_outputs == 1 else list(specs), [], like.source)
     graph._operations.insert(graph._operations.index(like), op)
     graph._by_name[op.name] = op
-    return op.outputs[0]
+    return op.outputs
 
 
 def pool_before_relu(graph, outputs):
@@ -433,17 +439,6 @@ def fuse_conv_blocks(graph, outputs):
     return rewriter.finish(outputs)
 
 
-def _new_op_outputs(graph, op_type, inputs, attrs, like):
-    """Like `_new_op` for an op with several outputs: returns them all."""
-    opdef = op_registry.get(op_type)
-    specs = opdef.infer(*[Spec(t.shape.as_tuple(), t.dtype) for t in inputs], **attrs)
-    op = Operation(graph, opdef, graph.unique_name(op_type), list(inputs), dict(attrs),
-                   list(specs), [], like.source)
-    graph._operations.insert(graph._operations.index(like), op)
-    graph._by_name[op.name] = op
-    return op.outputs
-
-
 def _choice_pool(pool, features):
     """(ksize, strides, padding) of a MaxPool whose windows route by tap number, else None."""
     attrs = pool.attrs
@@ -487,7 +482,7 @@ def fuse_conv_pool_training(graph, outputs):
                             or g.attrs != pool.attrs for g in grads):
             continue
         window = _choice_pool(pool, features)
-        if window is None or pool.inputs[0] is not features:
+        if window is None:
             continue
         last, relu = pool, False
         others = [u for u in consumers.get(id(pooled), []) if u not in grads]

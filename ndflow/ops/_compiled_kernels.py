@@ -197,37 +197,6 @@ def build(numba):
                         out[i])
 
     @jit
-    def lstm_pre_activation(z, x, units):
-        """z = -(z + x), doubled in the cell-input block: the exponent of one exp that gives
-        every gate (ops/rnn_ops.py), in place, in NumPy's order of operations."""
-        two = np.full(1, 2, z.dtype)[0]  # typed constants: a Python 2 would promote to float64
-        for b in range(z.shape[0]):
-            for k in range(z.shape[1]):
-                value = -(z[b, k] + x[b, k])
-                if units * 2 <= k < units * 3:
-                    value *= two
-                z[b, k] = value
-
-    @jit
-    def lstm_gates(e, c_prev, gates, c):
-        """From e = exp(pre-activation): i, f, o = 1 / (1 + e), tanh(z_c) = 2 / (1 + e) - 1 into
-        `gates`, and c = f * c_prev + i * tanh(z_c); NumPy's operations in NumPy's order."""
-        units = c.shape[1]
-        one = np.ones(1, e.dtype)[0]
-        two = one + one
-        for b in range(c.shape[0]):
-            for u in range(units):
-                i = one / (e[b, u] + one)
-                f = one / (e[b, units + u] + one)
-                candidate = one / (e[b, 2 * units + u] + one) * two - one
-                o = one / (e[b, 3 * units + u] + one)
-                gates[b, u] = i
-                gates[b, units + u] = f
-                gates[b, 2 * units + u] = candidate
-                gates[b, 3 * units + u] = o
-                c[b, u] = f * c_prev[b, u] + i * candidate
-
-    @jit
     def lstm_cell_grad(gates, c_prev, dh, dc, dz, dc_prev):
         """The LSTM cell's gradient up to its two products: dz (the pre-activation gradient)
         and dc_prev, from the saved gates; NumPy's operations in NumPy's order."""
@@ -346,8 +315,6 @@ def build(numba):
     found.adam = adam
     found.philox = philox
     found.philox_run = philox_run
-    found.lstm_pre_activation = lstm_pre_activation
-    found.lstm_gates = lstm_gates
     found.lstm_cell_grad = lstm_cell_grad
     found.segment_sum_rows = segment_sum_rows
     found.exp32_array = exp32_array

@@ -14,8 +14,8 @@ The kernels' source is `_compiled_kernels.py`. numba is optional (the `fast` ext
 that module are imported on the first kernel call, not with ndflow, and compiled kernels are
 cached on disk, so only the first process pays the compilation (about a second per kernel). Without numba, or with `NDFLOW_NUMBA=0` in the environment when ndflow
 first asks, `kernels()` is None and callers use their NumPy code; tests compare the two
-(`_state["enabled"]` switches between them). Integer results and the float64 paths are
-bit-identical to NumPy's; float32 LSTM cells differ by a few ulps (exp32).
+(`_state["enabled"]` switches between them). Results are bit-identical to NumPy's except the
+float32 LSTM cell's, which differ by a few ulps (exp32); float64 cells run NumPy's code.
 
 Kernels release the GIL (`nogil`), so the fused convolution's chunks run on ndflow's threads.
 Kernels index one-dimensional row slices in their inner loops: with 2-D indexing at computed

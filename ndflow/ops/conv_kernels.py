@@ -259,6 +259,21 @@ def _batch_chunks(batch, bytes_per_image, minimum=1):
     return [(start, min(batch, start + size)) for start in range(0, batch, size)]
 
 
+def run_chunks(xp, run_chunk, count):
+    """Calls `run_chunk(number, matmul)` for every chunk: on ndflow's threads when it owns them
+    (whole chunks per thread, so the copies and compiled passes run in parallel too, each
+    chunk's product on one BLAS thread), else in order with products that may split."""
+    if parallel.threads() > 1 and count > 1:
+        parallel.run_blocks(lambda number: run_chunk(number, xp.matmul), count)
+        return
+
+    def matmul(a, b, out=None):
+        return parallel.matmul(xp, a, b, out=out)
+
+    for number in range(count):
+        run_chunk(number, matmul)
+
+
 def conv_forward(xp, x, w, geo):
     """The convolution itself: im2col and one GEMM (a batched GEMM per group when grouped)."""
     dtype = x.dtype
@@ -337,7 +352,7 @@ def _input_grad_by_chunks(xp, compiled_kernels, last, w, dy, geo):
                            matrix.dtype.itemsize)
     (pad_top, _), (pad_left, _) = geo.pads
 
-    def run_chunk(number, matmul=xp.matmul):
+    def run_chunk(number, matmul):
         start, stop = chunks[number]
         cols = xp.empty(((stop - start) * positions, taps * in_depth), dtype=matrix.dtype)
         matmul(dy[start:stop].reshape(-1, out_depth), matrix, out=cols)
@@ -345,11 +360,7 @@ def _input_grad_by_chunks(xp, compiled_kernels, last, w, dy, geo):
                                 *geo.window, *geo.strides, *geo.dilations, pad_top, pad_left,
                                 dx[start:stop])
 
-    if parallel.threads() > 1 and len(chunks) > 1:
-        parallel.run_blocks(run_chunk, len(chunks))
-    else:
-        for number in range(len(chunks)):
-            run_chunk(number, lambda a, b, out: parallel.matmul(xp, a, b, out=out))
+    run_chunks(xp, run_chunk, len(chunks))
     return dx
 
 
@@ -371,16 +382,12 @@ def conv_filter_grad(xp, x, w_shape, dy, geo):
         # dimension (the first layer's: 9 x 43,264 x 32) still splits
         partials = [None] * len(chunks)
 
-        def run_chunk(number, matmul=xp.matmul):
+        def run_chunk(number, matmul):
             start, stop = chunks[number]
             partials[number] = matmul(_im2col(xp, x[start:stop], geo).T,
                                       dy2[start * positions:stop * positions])
 
-        if parallel.threads() > 1 and len(chunks) > 1:
-            parallel.run_blocks(run_chunk, len(chunks))
-        else:
-            for number in range(len(chunks)):
-                run_chunk(number, lambda a, b: parallel.matmul(xp, a, b))
+        run_chunks(xp, run_chunk, len(chunks))
         dw = partials[0] if partials else None
         for part in partials[1:]:
             dw += part

@@ -73,14 +73,12 @@ def _run(xp, x, w, bias, attrs, relu, pool, with_choice=False):
     matrix = w.reshape(-1, depth)
     per_image = positions * (matrix.shape[0] + depth) * x.dtype.itemsize
     chunks = conv_kernels._batch_chunks(batch, per_image)
-    parallel = conv_kernels.parallel
-    threads = parallel.threads()
     # one compiled pass for bias, pooling (and choice) and ReLU, when the windows allow it
     compiled_kernels = None
     if pool and x.dtype.kind == "f" and pool_ops.routes_by_choice(pool_geo, geo.out):
         compiled_kernels = compiled.kernels(xp)
 
-    def run_chunk(number, matmul=xp.matmul):
+    def run_chunk(number, matmul):
         start, stop = chunks[number]
         cols = conv_kernels._im2col(xp, x[start:stop], geo)
         if pool:
@@ -110,13 +108,7 @@ def _run(xp, x, w, bias, attrs, relu, pool, with_choice=False):
         elif relu:
             xp.maximum(target, 0, out=target)
 
-    if threads > 1 and len(chunks) > 1:
-        # ndflow's threads (BLAS is single-threaded here): whole chunks per thread, so the
-        # copies, bias, ReLU and pooling run in parallel too, not only the GEMMs
-        parallel.run_blocks(run_chunk, len(chunks))
-    else:
-        for number in range(len(chunks)):
-            run_chunk(number, lambda a, b, out: parallel.matmul(xp, a, b, out=out))
+    conv_kernels.run_chunks(xp, run_chunk, len(chunks))
     return (out, choice) if with_choice else out
 
 

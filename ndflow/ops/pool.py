@@ -221,7 +221,6 @@ def max_pool_with_choice(xp, x, geo):
 def max_pool_grad_by_choice(xp, choice, dy, x_shape, geo):
     """Max-pool gradient from `max_pool_with_choice`'s tap numbers: each tap's slice of dx gets
     dy where the window chose that tap, 0 elsewhere (and 0 where no window reaches)."""
-    taps = conv_kernels.tap_slices(geo.window, geo.strides, geo.dilations, geo.out)
     covered = all(k == s and o * s == size for k, s, o, size in
                   zip(geo.window, geo.strides, geo.out, x_shape[1:-1]))
     dx = xp.empty(x_shape, dtype=dy.dtype) if covered else xp.zeros(x_shape, dtype=dy.dtype)
@@ -233,6 +232,7 @@ def max_pool_grad_by_choice(xp, choice, dy, x_shape, geo):
                                                  xp.ascontiguousarray(dy), *geo.window,
                                                  *geo.strides, dx)
         return dx
+    taps = conv_kernels.tap_slices(geo.window, geo.strides, geo.dilations, geo.out)
     mask = xp.empty(choice.shape, dtype=xp.bool_)
     for number, (_, index) in enumerate(taps):
         xp.equal(choice, number, out=mask)

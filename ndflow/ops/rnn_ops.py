@@ -93,11 +93,10 @@ class LSTMBlockCell:
         # NumPy's float32 tanh is ~3x slower than exp per element here (no AVX-512).
         units = h_prev.shape[1]
         z = xp.matmul(h_prev, w)
-        compiled_kernels = compiled.kernels(xp) if z.dtype.kind == "f" else None
+        compiled_kernels = compiled.kernels(xp) if z.dtype == xp.float32 and z.size else None
         if compiled_kernels is not None:
             # compiled loops index by these shapes (eager calls skip `infer`): check them
             _cell_dims("LSTMBlockCell", x, h_prev, c_prev, w)
-        if compiled_kernels is not None and z.size and z.dtype == xp.float32:
             gates = xp.empty((z.shape[0], 5 * units), z.dtype)
             c, h = xp.empty(c_prev.shape, z.dtype), xp.empty(c_prev.shape, z.dtype)
             # contiguous rows: a strided view (the time slices of a transposed sequence) gets
@@ -105,17 +104,6 @@ class LSTMBlockCell:
             compiled_kernels.lstm_cell_float32(z, xp.ascontiguousarray(x),
                                                xp.ascontiguousarray(c_prev), gates, c, h)
             return h, c, gates
-        if compiled_kernels is not None and z.size:
-            # three NumPy calls (the product, exp, tanh) and two compiled passes instead of
-            # fourteen calls on small arrays: the same operations, the same bits
-            compiled_kernels.lstm_pre_activation(z, xp.ascontiguousarray(x), units)
-            xp.exp(z, out=z)
-            gates = xp.empty((z.shape[0], 5 * units), z.dtype)
-            c = xp.empty(c_prev.shape, z.dtype)
-            compiled_kernels.lstm_gates(z, xp.ascontiguousarray(c_prev), gates, c)
-            co = gates[:, 4 * units:]
-            xp.tanh(c, out=co)
-            return gates[:, 3 * units:4 * units] * co, c, gates
         z += x
         xp.negative(z, out=z)
         z[:, 2 * units:3 * units] *= 2
